@@ -1,0 +1,312 @@
+#!/usr/bin/env bash
+# Local infrastructure and services without Docker: a private PostgreSQL
+# cluster (Debian's package), a single-node KRaft Kafka broker (jars from Maven
+# Central), the development token issuer and the five services. Everything
+# lives in the git-ignored run folder .run/ and is stopped by pid.
+#
+#   deploy/omsorg.sh install | up | down | status | test [pytest args] | infra-up | migrate
+#
+# The Makefile, `make test` and CI all go through this one script.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+RUN="$ROOT/.run"
+LOGS="$RUN/logs"
+PIDS="$RUN/pids"
+VENV="$ROOT/.venv"
+KAFKA_LIBS="$ROOT/deploy/kafka/target/dependency"
+SERVICES=(intake casework messaging provider notify)
+
+PG_PORT=55432
+KAFKA_PORT=59092
+ISSUER_PORT=8100
+declare -A SERVICE_PORT=([intake]=8101 [casework]=8102 [messaging]=8103 [provider]=8104 [notify]=8105)
+BIND_HOST=${OMSORG_BIND_HOST:-127.0.0.1}
+
+export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}
+export OMSORG_ISSUER_URL=${OMSORG_ISSUER_URL:-http://127.0.0.1:$ISSUER_PORT}
+
+log() { printf '[omsorg] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
+
+database_url() { echo "postgresql+asyncpg://$1@127.0.0.1:$PG_PORT/$1"; }
+
+# ---------------------------------------------------------------- install ---
+
+install_python() {
+  if ! command -v uv >/dev/null 2>&1; then
+    log "installing uv from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check uv >&2
+  fi
+  # --frozen: the lock file is the truth; a fresh clone gets the same versions.
+  uv sync --frozen --all-packages --quiet >&2
+}
+
+pg_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+install_postgres() {
+  if [ -z "$(pg_bindir)" ] || [ ! -x "$(pg_bindir)/initdb" ]; then
+    log "installing PostgreSQL from Debian's packages"
+    as_root apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >&2
+  fi
+}
+
+install_kafka() {
+  if ! ls "$KAFKA_LIBS"/kafka_2.13-*.jar >/dev/null 2>&1; then
+    command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch the Kafka jars"
+    command -v java >/dev/null || die "Java 17+ is needed to run Kafka"
+    log "fetching the Kafka broker jars from Maven Central"
+    (cd "$ROOT/deploy/kafka" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime >&2)
+  fi
+}
+
+cmd_install() { install_python; install_postgres; install_kafka; }
+
+# ------------------------------------------------------------- processes ---
+
+pid_alive() { [ -f "$PIDS/$1.pid" ] && kill -0 "$(cat "$PIDS/$1.pid")" 2>/dev/null; }
+
+# Start a background process that never holds the caller's stdout/stderr.
+spawn() {
+  local name=$1; shift
+  mkdir -p "$LOGS" "$PIDS"
+  setsid "$@" </dev/null >>"$LOGS/$name.log" 2>&1 &
+  echo $! >"$PIDS/$name.pid"
+}
+
+stop_pid() {
+  local name=$1
+  if pid_alive "$name"; then
+    local pid; pid=$(cat "$PIDS/$name.pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    log "stopped $name"
+  fi
+  rm -f "$PIDS/$name.pid"
+}
+
+wait_http() {
+  local url=$1 name=$2 tries=${3:-120}
+  for _ in $(seq 1 "$tries"); do
+    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 0.5
+  done
+  log "$name did not answer $url; last lines of $LOGS/$name.log:"
+  tail -n 30 "$LOGS/$name.log" >&2 || true
+  return 1
+}
+
+# ------------------------------------------------------------- postgres ---
+
+# PostgreSQL refuses to run as root; as root we run it as the 'postgres' user.
+# That user must reach the data folder, which a private (0700) clone may
+# forbid; then the data lives in /var/tmp and .run/pg links to it.
+PG_OS_USER=""
+[ "$(id -u)" -eq 0 ] && PG_OS_USER=postgres
+pg_run() { if [ -n "$PG_OS_USER" ]; then runuser -u "$PG_OS_USER" -- "$@"; else "$@"; fi; }
+
+pg_prepare_dir() {
+  mkdir -p "$RUN"
+  if [ -e "$RUN/pg" ]; then return; fi
+  if [ -n "$PG_OS_USER" ] && ! runuser -u postgres -- test -x "$RUN"; then
+    local elsewhere; elsewhere="/var/tmp/omsorg-pg-$(echo "$ROOT" | md5sum | cut -c1-12)"
+    rm -rf "$elsewhere"; mkdir -p "$elsewhere"; chown postgres "$elsewhere"
+    ln -s "$elsewhere" "$RUN/pg"
+  else
+    mkdir -p "$RUN/pg"
+    [ -n "$PG_OS_USER" ] && chown postgres "$RUN/pg"
+  fi
+}
+
+pg_running() { [ -d "$RUN/pg/data" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$RUN/pg/data" status >/dev/null 2>&1; }
+
+pg_up() {
+  pg_prepare_dir
+  local bin; bin=$(pg_bindir)
+  if [ ! -f "$RUN/pg/data/PG_VERSION" ]; then
+    log "initdb into $RUN/pg/data"
+    pg_run "$bin/initdb" -D "$RUN/pg/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$RUN/pg-initdb.log" 2>&1 \
+      || { cat "$RUN/pg-initdb.log" >&2; die "initdb failed"; }
+    mkdir -p "$RUN/pg/sock"; [ -n "$PG_OS_USER" ] && chown postgres "$RUN/pg/sock"
+    cat >>"$RUN/pg/data/postgresql.conf" <<EOF
+# Omsorg local cluster: own port, own socket folder, loopback only.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$RUN/pg/sock'
+max_connections = 300
+shared_buffers = 256MB
+fsync = on
+EOF
+    # Trust on loopback only, for local use; nothing else may connect.
+    cat >"$RUN/pg/data/pg_hba.conf" <<EOF
+local all all trust
+host  all all 127.0.0.1/32 trust
+EOF
+  fi
+  if ! pg_running; then
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    pg_run "$bin/pg_ctl" -D "$RUN/pg/data" -l "$RUN/pg/postgres.log" -w -t 60 start >/dev/null \
+      || { tail -n 30 "$RUN/pg/postgres.log" >&2; die "PostgreSQL did not start"; }
+  fi
+  local s
+  for s in "${SERVICES[@]}" omsorg_test; do
+    if ! psql_admin -tAc "select 1 from pg_roles where rolname='$s'" | grep -q 1; then
+      psql_admin -qc "create role $s login" >/dev/null
+    fi
+    if ! psql_admin -tAc "select 1 from pg_database where datname='$s'" | grep -q 1; then
+      psql_admin -qc "create database $s owner $s" >/dev/null
+      log "created database $s"
+    fi
+  done
+}
+
+psql_admin() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+
+pg_down() {
+  [ -d "$RUN/pg/data" ] || return 0
+  if pg_running; then
+    pg_run "$(pg_bindir)/pg_ctl" -D "$RUN/pg/data" -m fast -w stop >/dev/null && log "stopped PostgreSQL"
+  fi
+}
+
+# ---------------------------------------------------------------- kafka ---
+
+# Small heap: a local broker for a handful of topics.
+KAFKA_JAVA=(java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+  -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.properties" -Dkafka.logs.dir="$RUN/kafka/logs"
+  -cp "$KAFKA_LIBS/*")
+kafka_java() { "${KAFKA_JAVA[@]}" "$@"; }
+
+kafka_up() {
+  mkdir -p "$RUN/kafka/logs"
+  sed "s|@RUN@|$RUN|g" "$ROOT/deploy/kafka/server.properties.in" >"$RUN/kafka/server.properties"
+  if [ ! -f "$RUN/kafka/data/meta.properties" ]; then
+    local cluster_id; cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+    log "formatting Kafka storage (cluster $cluster_id)"
+    kafka_java kafka.tools.StorageTool format --standalone -t "$cluster_id" \
+      -c "$RUN/kafka/server.properties" >"$RUN/kafka/format.log" 2>&1 \
+      || { cat "$RUN/kafka/format.log" >&2; die "Kafka storage format failed"; }
+  fi
+  if ! pid_alive kafka; then
+    log "starting Kafka on 127.0.0.1:$KAFKA_PORT"
+    spawn kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$RUN/kafka/server.properties"
+  fi
+  "$VENV/bin/python" "$ROOT/deploy/kafka_admin.py" ready --timeout 90 \
+    || { tail -n 30 "$LOGS/kafka.log" "$RUN/kafka/logs/server.log" >&2 || true; die "Kafka did not become ready"; }
+  "$VENV/bin/python" "$ROOT/deploy/kafka_admin.py" create-topics "$ROOT/deploy/topics.txt"
+}
+
+kafka_down() { stop_pid kafka; }
+
+# ------------------------------------------------------------- services ---
+
+cmd_migrate() {
+  local s
+  for s in "${SERVICES[@]}"; do
+    (cd "$ROOT/services/$s" && env "$(upper "$s")_DATABASE_URL=$(database_url "$s")" \
+      "$VENV/bin/alembic" -c alembic.ini upgrade head >>"$LOGS/migrate.log" 2>&1) \
+      || { tail -n 30 "$LOGS/migrate.log" >&2; die "migrations of $s failed"; }
+  done
+  log "migrations at head"
+}
+
+upper() { echo "$1" | tr '[:lower:]' '[:upper:]'; }
+
+services_up() {
+  mkdir -p "$RUN/dev-issuer"
+  if ! pid_alive issuer; then
+    spawn issuer env DEV_ISSUER_KEY_FILE="$RUN/dev-issuer/key.pem" DEV_ISSUER_URL="$OMSORG_ISSUER_URL" \
+      "$VENV/bin/python" -m uvicorn shared.dev_issuer.app:app --host "$BIND_HOST" --port $ISSUER_PORT --no-access-log
+  fi
+  local s
+  for s in "${SERVICES[@]}"; do
+    pid_alive "$s" && continue
+    local prefix; prefix=$(upper "$s")
+    spawn "$s" env "${prefix}_DATABASE_URL=$(database_url "$s")" \
+      "${prefix}_KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS" "${prefix}_ISSUER_URL=$OMSORG_ISSUER_URL" \
+      "$VENV/bin/python" -m uvicorn "$s.app:app" --host "$BIND_HOST" --port "${SERVICE_PORT[$s]}" --no-access-log
+  done
+  wait_http "http://127.0.0.1:$ISSUER_PORT/.well-known/openid-configuration" issuer
+  for s in "${SERVICES[@]}"; do wait_http "http://127.0.0.1:${SERVICE_PORT[$s]}/health/ready" "$s"; done
+}
+
+services_down() {
+  local s
+  for s in "${SERVICES[@]}"; do stop_pid "$s"; done
+  stop_pid issuer
+}
+
+services_running() {
+  local s
+  for s in issuer "${SERVICES[@]}"; do pid_alive "$s" || return 1; done
+}
+
+cmd_up() {
+  cmd_install
+  mkdir -p "$LOGS" "$PIDS"
+  pg_up
+  kafka_up
+  cmd_migrate
+  services_up
+  cat <<EOF
+Omsorg is up (logs in .run/logs/).
+  token issuer  http://127.0.0.1:$ISSUER_PORT   (development only)
+  intake        http://127.0.0.1:8101/docs
+  casework      http://127.0.0.1:8102/docs
+  messaging     http://127.0.0.1:8103/docs
+  provider      http://127.0.0.1:8104/docs
+  notify        http://127.0.0.1:8105/docs
+  AsyncAPI      http://127.0.0.1:810N/asyncapi on each service
+  PostgreSQL    127.0.0.1:$PG_PORT   Kafka 127.0.0.1:$KAFKA_PORT
+A token:  make token ROLE=citizen   (or: curl -s -XPOST localhost:$ISSUER_PORT/token -H 'content-type: application/json' \\
+            -d '{"role":"citizen","sub":"c1","name":"Tolvan Tolvansson","pnr":"191212121212"}')
+EOF
+}
+
+cmd_down() { services_down; kafka_down; pg_down; }
+
+cmd_status() {
+  local s state
+  if pg_running 2>/dev/null; then echo "postgres   running  127.0.0.1:$PG_PORT"; else echo "postgres   stopped"; fi
+  for s in kafka issuer "${SERVICES[@]}"; do
+    if pid_alive "$s"; then state="running  pid $(cat "$PIDS/$s.pid")"; else state=stopped; fi
+    printf '%-10s %s\n' "$s" "$state"
+  done
+}
+
+# make test: start what is missing, run the suite, stop only what it started.
+cmd_test() {
+  cmd_install
+  mkdir -p "$LOGS" "$PIDS"
+  local had_pg=0 had_kafka=0 had_services=0 rc=0
+  pg_running 2>/dev/null && had_pg=1
+  pid_alive kafka && had_kafka=1
+  services_running && had_services=1
+  cleanup() {
+    [ $had_services -eq 1 ] || services_down
+    [ $had_kafka -eq 1 ] || kafka_down
+    [ $had_pg -eq 1 ] || pg_down
+  }
+  trap cleanup EXIT
+  pg_up
+  kafka_up
+  cmd_migrate
+  services_up
+  (cd "$ROOT" && OMSORG_STACK=local "$VENV/bin/python" -m pytest "$@") || rc=$?
+  return $rc
+}
+
+case "${1:-}" in
+  install) cmd_install ;;
+  infra-up) cmd_install; mkdir -p "$LOGS" "$PIDS"; pg_up; kafka_up ;;
+  migrate) mkdir -p "$LOGS"; cmd_migrate ;;
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  test) shift; cmd_test "$@" ;;
+  *) echo "usage: $0 install|up|down|status|test|infra-up|migrate" >&2; exit 2 ;;
+esac

@@ -1,0 +1,72 @@
+"""The shared e-application inbox (CW-1): fed by ApplicationSubmitted, read by
+every caseworker."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework.e_applications import repository
+from casework.e_applications.schemas import IncomingApplicationOut, IncomingApplicationPage
+from shared import audit
+from shared.auth import User
+from shared.contracts.intake import ApplicationSubmitted
+from shared.events import Envelope
+from shared.problems import InvalidInput
+
+STATUS_NEW = "Ny"
+
+
+async def receive_application(session: AsyncSession, event: ApplicationSubmitted,
+                              envelope: Envelope) -> None:
+    """Put a submitted application into the inbox with status Ny."""
+    added = await repository.add_if_new(session, {
+        "id": event.application_id,
+        "applicant_pnr": str(event.applicant.pnr),
+        "applicant_name": event.applicant.name,
+        "entry": event.entry,
+        "services": [s.model_dump() for s in event.services],
+        "categories": list(dict.fromkeys(s.category for s in event.services)),
+        "description": event.description,
+        "status": STATUS_NEW,
+        "submitted_at": event.submitted_at,
+    })
+    if added:
+        await audit.record(session, audit.AuditEntry(
+            actor=f"event:{envelope.source}", actor_role="system", action="create",
+            object_type="incoming_application", object_id=str(event.application_id),
+            subject_pnr=str(event.applicant.pnr)))
+
+
+def encode_cursor(submitted_at: datetime, id_: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{submitted_at.isoformat()}|{id_}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        when, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(when), uuid.UUID(id_)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("The 'after' cursor is not one this API gave out.") from None
+
+
+async def list_inbox(session: AsyncSession, user: User, *, status: str | None, limit: int,
+                     after: str | None) -> IncomingApplicationPage:
+    """A page of the inbox, newest first; every caseworker sees every application."""
+    rows = await repository.page(session, status=status, limit=limit + 1,
+                                 after=decode_cursor(after) if after else None)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    await audit.record_many(session, (audit.AuditEntry(
+        actor=user.sub, actor_role="caseworker", action="list", object_type="incoming_application",
+        object_id=str(r.id), subject_pnr=r.applicant_pnr) for r in rows))
+    items = [IncomingApplicationOut(
+        id=r.id, personnummer=r.applicant_pnr, name=r.applicant_name, entry=r.entry,  # type: ignore[arg-type]
+        categories=r.categories, services=r.services,  # type: ignore[arg-type]
+        status=r.status, submitted_at=r.submitted_at) for r in rows]
+    next_cursor = encode_cursor(rows[-1].submitted_at, rows[-1].id) if more and rows else None
+    return IncomingApplicationPage(items=items, next=next_cursor)

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.contracts.intake import Entry
+
+DESCRIPTION_MAX = 10_000
+
+ServiceCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+
+
+class ApplicationCreate(BaseModel):
+    """The application form: entry point, one or more services, and the
+    mandatory free text ("Övrig information")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entry: Entry
+    services: list[ServiceCode] = Field(min_length=1, max_length=20)
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                  max_length=DESCRIPTION_MAX)]
+
+
+class ServiceOut(BaseModel):
+    code: str
+    name: str
+    category: str
+
+
+class ApplicationOut(BaseModel):
+    id: uuid.UUID
+    entry: Entry
+    services: list[ServiceOut]
+    description: str
+    status: str
+    submitted_at: datetime

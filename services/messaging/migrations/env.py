@@ -1,0 +1,5 @@
+from messaging.config import Settings
+from messaging.models import Base
+from shared.alembic_env import run_migrations
+
+run_migrations(Base.metadata, Settings().database_url)  # type: ignore[call-arg]

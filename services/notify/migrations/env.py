@@ -1,0 +1,5 @@
+from notify.config import Settings
+from notify.models import Base
+from shared.alembic_env import run_migrations
+
+run_migrations(Base.metadata, Settings().database_url)  # type: ignore[call-arg]

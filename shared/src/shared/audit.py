@@ -1,0 +1,68 @@
+"""Append-only audit log of every read and write of personal data: who, in
+which role, did what to which person's data, when, with what outcome, why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+Outcome = Literal["allowed", "refused"]
+
+_INSERT = text("""
+    INSERT INTO audit_log (actor, actor_role, action, subject_pnr, object_type, object_id, outcome, reason)
+    VALUES (:actor, :actor_role, :action, :subject_pnr, :object_type, :object_id, :outcome, :reason)
+""")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: str
+    actor_role: str
+    action: str  # read | create | update | delete | list | ...
+    object_type: str
+    object_id: str | None = None
+    subject_pnr: str | None = None
+    outcome: Outcome = "allowed"
+    reason: str | None = None
+
+
+async def record(session: AsyncSession, *entries: AuditEntry) -> None:
+    """Add audit rows in the caller's transaction."""
+    await record_many(session, entries)
+
+
+async def record_many(session: AsyncSession, entries: Iterable[AuditEntry]) -> None:
+    rows = [e.__dict__ for e in entries]
+    if rows:
+        await session.execute(_INSERT, rows)
+
+
+async def record_refusal(sessionmaker, entry: AuditEntry) -> None:  # type: ignore[no-untyped-def]
+    """A refusal is logged in its own transaction: the request's one rolls back."""
+    async with sessionmaker() as session, session.begin():
+        await record(session, entry)
+
+
+@dataclass(frozen=True)
+class AccessLogRow:
+    at: str
+    actor: str
+    actor_role: str
+    action: str
+    object_type: str
+    object_id: str | None
+    outcome: str
+
+
+async def access_log(session: AsyncSession, subject_pnr: str, limit: int = 500) -> list[AccessLogRow]:
+    """Loggkontroll: every access to one person's data, newest first."""
+    result = await session.execute(text("""
+        SELECT at, actor, actor_role, action, object_type, object_id, outcome FROM audit_log
+        WHERE subject_pnr = :pnr ORDER BY at DESC, id DESC LIMIT :limit
+    """), {"pnr": subject_pnr, "limit": limit})
+    return [AccessLogRow(r.at.isoformat(), r.actor, r.actor_role, r.action, r.object_type,
+                         r.object_id, r.outcome) for r in result]

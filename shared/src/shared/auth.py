@@ -1,0 +1,133 @@
+"""Bearer-token verification against the identity provider's JWKS, and the
+typed current-user dependencies endpoints declare."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.personnummer import InvalidPersonnummer, Personnummer
+from shared.problems import NotAllowed, NotAuthenticated, Unavailable
+
+
+class Role(StrEnum):
+    CITIZEN = "citizen"  # also a related person: a citizen acting by approval
+    CASEWORKER = "caseworker"
+    FEE_ADMINISTRATOR = "fee_administrator"
+    MESSAGING_ADMIN = "messaging_admin"
+    LOG_REVIEWER = "log_reviewer"
+    PROVIDER = "provider"
+    PROVIDER_MANAGER = "provider_manager"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({Role.CASEWORKER, Role.FEE_ADMINISTRATOR, Role.MESSAGING_ADMIN,
+                         Role.LOG_REVIEWER, Role.ADMIN})
+PROVIDER_ROLES = frozenset({Role.PROVIDER, Role.PROVIDER_MANAGER})
+
+
+@dataclass(frozen=True)
+class User:
+    sub: str
+    name: str
+    roles: frozenset[str]
+    pnr: Personnummer | None = None
+    units: tuple[str, ...] = ()
+    provider_id: str | None = None
+
+    @property
+    def main_role(self) -> str:
+        return sorted(self.roles)[0] if self.roles else "none"
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+
+@dataclass
+class JwksVerifier:
+    """Verifies RS256 tokens of one issuer; refetches the JWKS on an unknown key id."""
+
+    issuer_url: str
+    audience: str
+    refetch_interval: float = 30.0
+    _keys: dict[str, Any] = field(default_factory=dict)
+    _fetched_at: float = 0.0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._fetched_at < self.refetch_interval and self._keys:
+                return
+            async with httpx.AsyncClient(timeout=5) as client:
+                discovery = (await client.get(f"{self.issuer_url}/.well-known/openid-configuration")).json()
+                jwks = (await client.get(discovery["jwks_uri"])).json()
+            self._keys = {k["kid"]: jwt.PyJWK(k).key for k in jwks["keys"]}
+            self._fetched_at = time.monotonic()
+
+    async def _key(self, kid: str) -> Any:
+        if kid not in self._keys:
+            try:
+                await self._refresh()
+            except (httpx.HTTPError, KeyError, ValueError) as exc:
+                raise Unavailable("The identity provider's keys cannot be fetched.") from exc
+        if kid not in self._keys:
+            raise NotAuthenticated("The token is signed by an unknown key.")
+        return self._keys[kid]
+
+    async def verify(self, token: str) -> User:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid", "")
+            claims = jwt.decode(token, await self._key(kid), algorithms=["RS256"],
+                                audience=self.audience, issuer=self.issuer_url,
+                                options={"require": ["exp", "sub", "iss", "aud"]})
+        except jwt.PyJWTError as exc:
+            raise NotAuthenticated(f"The token is not valid ({type(exc).__name__}).") from exc
+        try:
+            pnr = Personnummer(claims["pnr"]) if claims.get("pnr") else None
+        except InvalidPersonnummer as exc:
+            raise NotAuthenticated("The token's personnummer is not valid.") from exc
+        return User(sub=str(claims["sub"]), name=str(claims.get("name", "")),
+                    roles=frozenset(claims.get("roles", [])), pnr=pnr,
+                    units=tuple(claims.get("units", [])), provider_id=claims.get("provider_id"))
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def current_user(request: Request,
+                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                       ) -> User:
+    if credentials is None:
+        raise NotAuthenticated("A bearer token is required.")
+    verifier: JwksVerifier = request.app.state.verifier
+    return await verifier.verify(credentials.credentials)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_role(*roles: Role) -> Callable[..., Coroutine[Any, Any, User]]:
+    """A dependency that lets through a user holding any of `roles`."""
+
+    async def dependency(user: CurrentUser) -> User:
+        if not user.roles.intersection(roles):
+            raise NotAllowed(f"This needs the role {' or '.join(roles)}.")
+        if Role.CITIZEN in roles and user.has(Role.CITIZEN) and user.pnr is None:
+            raise NotAuthenticated("A citizen token must carry a personnummer.")
+        return user
+
+    return dependency
+
+
+Citizen = Annotated[User, Depends(require_role(Role.CITIZEN))]
+Caseworker = Annotated[User, Depends(require_role(Role.CASEWORKER))]
+LogReviewer = Annotated[User, Depends(require_role(Role.LOG_REVIEWER))]

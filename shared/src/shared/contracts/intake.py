@@ -1,0 +1,42 @@
+"""Events produced by intake (topic `intake.applications.v1`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from shared.events import Event
+from shared.personnummer import Personnummer
+
+APPLICATIONS_TOPIC = "intake.applications.v1"
+
+Entry = Literal["sol", "lss"]
+
+
+class AppliedService(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    category: str = Field(min_length=1, max_length=100)
+
+
+class Applicant(BaseModel):
+    pnr: Personnummer
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ApplicationSubmitted(Event):
+    """A citizen submitted an e-application (e-ansökan)."""
+
+    ce_type = "se.omsorg.intake.application.submitted.v1"
+    topic = APPLICATIONS_TOPIC
+    key_field = "application_id"
+
+    application_id: uuid.UUID
+    entry: Entry
+    services: list[AppliedService] = Field(min_length=1)
+    description: str = Field(min_length=1, max_length=10_000)
+    applicant: Applicant
+    submitted_at: datetime

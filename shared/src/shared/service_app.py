@@ -1,0 +1,114 @@
+"""The one place a service's FastAPI app is assembled: database, Kafka broker,
+inbox consumers, outbox relay, auth, health, metrics, problem details, and the
+OpenAPI and AsyncAPI docs. Each service's app.py says only what is its own."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from faststream.specification.asyncapi.site import get_asyncapi_html
+
+from shared.auth import JwksVerifier
+from shared.db import asyncpg_dsn, make_engine, make_sessionmaker
+from shared.events import Event
+from shared.health import install_metrics_middleware
+from shared.health import router as health_router
+from shared.inbox import InboxConsumer
+from shared.outbox import OutboxRelay
+from shared.problems import install_problem_handlers
+from shared.settings import ServiceSettings
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    settings: ServiceSettings
+    service_dir: Path  # holds alembic.ini and migrations/
+    routers: Sequence[APIRouter] = ()
+    # Events this service publishes (through its outbox), for the AsyncAPI docs.
+    publishes: Sequence[type[Event]] = ()
+    # Registers the service's subscriptions on its inbox consumer.
+    subscribe: Callable[[InboxConsumer], None] | None = None
+    extra_state: dict[str, object] = field(default_factory=dict)
+
+
+def migrations_head(service_dir: Path) -> str | None:
+    config = Config(str(service_dir / "alembic.ini"))
+    config.set_main_option("script_location", str(service_dir / "migrations"))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def create_service_app(spec: ServiceSpec) -> FastAPI:
+    settings = spec.settings
+    configure_logging()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, settings.db_pool_size)
+        broker = KafkaBroker(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True,
+                             client_id=f"omsorg-{spec.name}", allow_auto_create_topics=False,
+                             description=spec.description, log_level=logging.DEBUG)  # per-message lines at DEBUG: quiet
+        for event in spec.publishes:
+            broker.publisher(event.topic, title=f"{event.topic}:{event.ce_type}", schema=event,
+                             description=event.__doc__ or "")
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.broker = broker
+        app.state.verifier = JwksVerifier(settings.issuer_url, settings.token_audience)
+        app.state.migrations_head = migrations_head(spec.service_dir)
+        app.state.consumer = InboxConsumer(broker, app.state.sessionmaker, spec.name,
+                                           settings.consumer_max_attempts,
+                                           settings.consumer_backoff_seconds)
+        for key, value in spec.extra_state.items():
+            setattr(app.state, key, value)
+        if spec.subscribe:
+            spec.subscribe(app.state.consumer)
+        relay = OutboxRelay(engine, asyncpg_dsn(settings.database_url), broker, spec.name)
+        app.state.relay = relay
+        await broker.start()
+        relay.start()
+        try:
+            yield
+        finally:
+            await relay.stop()
+            await broker.stop()
+            await engine.dispose()
+
+    app = FastAPI(title=spec.title, description=spec.description, lifespan=lifespan)
+    install_problem_handlers(app)
+    install_metrics_middleware(app)
+    app.include_router(health_router)
+    for router in spec.routers:
+        app.include_router(router)
+
+    def asyncapi_schema(request: Request) -> AsyncAPI:
+        return AsyncAPI(request.app.state.broker, title=f"{spec.title} events",
+                        description=spec.description, schema_version="3.0.0")
+
+    @app.get("/asyncapi.json", tags=["docs"], summary="AsyncAPI document of this service's channels")
+    async def asyncapi_json(request: Request) -> JSONResponse:
+        return JSONResponse(asyncapi_schema(request).to_specification().to_jsonable())
+
+    @app.get("/asyncapi", tags=["docs"], response_class=HTMLResponse,
+             summary="AsyncAPI docs of this service's channels")
+    async def asyncapi_html(request: Request) -> HTMLResponse:
+        return HTMLResponse(get_asyncapi_html(asyncapi_schema(request).to_specification(),
+                                              try_it_out_path=None))
+
+    return app
