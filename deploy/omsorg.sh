@@ -31,7 +31,11 @@ die() { log "error: $*"; exit 1; }
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
-database_url() { echo "postgresql+asyncpg://$1@127.0.0.1:$PG_PORT/$1"; }
+# One database per service. Tests that bring their own PostgreSQL (testcontainers)
+# set OMSORG_DATABASE_URL_PATTERN, with {name} standing for the service.
+DATABASE_URL_PATTERN="postgresql+asyncpg://{name}@127.0.0.1:$PG_PORT/{name}"
+[ -n "${OMSORG_DATABASE_URL_PATTERN:-}" ] && DATABASE_URL_PATTERN=$OMSORG_DATABASE_URL_PATTERN
+database_url() { local placeholder="{name}"; echo "${DATABASE_URL_PATTERN//"$placeholder"/$1}"; }
 
 # ---------------------------------------------------------------- install ---
 
@@ -296,7 +300,7 @@ cmd_test() {
   kafka_up
   cmd_migrate
   services_up
-  (cd "$ROOT" && OMSORG_STACK=local "$VENV/bin/python" -m pytest "$@") || rc=$?
+  (cd "$ROOT" && OMSORG_STACK=local "$VENV/bin/pytest" "$@") || rc=$?
   return $rc
 }
 
@@ -304,6 +308,8 @@ case "${1:-}" in
   install) cmd_install ;;
   infra-up) cmd_install; mkdir -p "$LOGS" "$PIDS"; pg_up; kafka_up ;;
   migrate) mkdir -p "$LOGS"; cmd_migrate ;;
+  services-up) mkdir -p "$LOGS" "$PIDS"; services_up ;;
+  services-down) services_down ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;

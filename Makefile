@@ -1,0 +1,28 @@
+# The commands the README names. Everything goes through deploy/omsorg.sh.
+.PHONY: up down status test token bench lint install
+
+ROLE ?= citizen
+
+up:        ## install what is missing, start PostgreSQL, Kafka, the token issuer and the five services
+	@deploy/omsorg.sh up
+
+down:      ## stop everything `make up` started (by pid)
+	@deploy/omsorg.sh down
+
+status:    ## what runs
+	@deploy/omsorg.sh status
+
+test:      ## the whole suite against real Kafka and PostgreSQL
+	@deploy/omsorg.sh test $(ARGS)
+
+install:   ## Python workspace, PostgreSQL, Kafka jars
+	@deploy/omsorg.sh install
+
+token:     ## print a development token: make token ROLE=citizen|caseworker|provider|log_reviewer
+	@.venv/bin/python deploy/token.py $(ROLE)
+
+bench:     ## the Apply benchmark against the running system (make up first)
+	@.venv/bin/python tests/benchmarks/bench_apply.py $(ARGS)
+
+lint:
+	@.venv/bin/ruff check .
