@@ -19,7 +19,7 @@ install:   ## Python workspace, PostgreSQL, Kafka jars
 	@deploy/omsorg.sh install
 
 token:     ## print a development token: make token ROLE=citizen|caseworker|provider|log_reviewer
-	@.venv/bin/python deploy/token.py $(ROLE)
+	@.venv/bin/python deploy/dev_token.py $(ROLE)
 
 bench:     ## the Apply benchmark against the running system (make up first)
 	@.venv/bin/python tests/benchmarks/bench_apply.py $(ARGS)
