@@ -283,24 +283,26 @@ cmd_status() {
 }
 
 # make test: start what is missing, run the suite, stop only what it started.
+HAD_PG=0 HAD_KAFKA=0 HAD_SERVICES=0
+stop_what_test_started() {
+  [ $HAD_SERVICES -eq 1 ] || services_down
+  [ $HAD_KAFKA -eq 1 ] || kafka_down
+  [ $HAD_PG -eq 1 ] || pg_down
+}
+
 cmd_test() {
   cmd_install
   mkdir -p "$LOGS" "$PIDS"
-  local had_pg=0 had_kafka=0 had_services=0 rc=0
-  pg_running 2>/dev/null && had_pg=1
-  pid_alive kafka && had_kafka=1
-  services_running && had_services=1
-  cleanup() {
-    [ $had_services -eq 1 ] || services_down
-    [ $had_kafka -eq 1 ] || kafka_down
-    [ $had_pg -eq 1 ] || pg_down
-  }
-  trap cleanup EXIT
+  pg_running 2>/dev/null && HAD_PG=1
+  pid_alive kafka && HAD_KAFKA=1
+  services_running && HAD_SERVICES=1
+  trap stop_what_test_started EXIT
   pg_up
   kafka_up
   cmd_migrate
   services_up
-  (cd "$ROOT" && OMSORG_STACK=local "$VENV/bin/pytest" "$@") || rc=$?
+  local rc=0
+  (cd "$ROOT" && "$VENV/bin/pytest" "$@") || rc=$?
   return $rc
 }
 
