@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -63,11 +62,12 @@ async def token(client: httpx.AsyncClient, **body: object) -> str:
 class Run:
     submitted_at: dict[str, float] = field(default_factory=dict)  # id -> perf_counter at send
     visible_at: dict[str, float] = field(default_factory=dict)
+    server_time: dict[str, str] = field(default_factory=dict)  # id -> submitted_at (ISO, UTC)
     submit_ms: list[float] = field(default_factory=list)
     errors: dict[str, int] = field(default_factory=dict)
 
 
-async def system_benchmark(rate: float, seconds: float, poll_ms: float) -> None:
+async def system_benchmark(rate: float, seconds: float, poll_ms: float, poll_limit: int) -> None:
     run = Run()
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
@@ -76,7 +76,6 @@ async def system_benchmark(rate: float, seconds: float, poll_ms: float) -> None:
         caseworker = await token(client, role="caseworker", sub="bench-cw", name="Bench CW",
                                  units=["bench"])
         done = asyncio.Event()
-        sent_ids: dict[float, str] = {}
 
         async def submit(i: int) -> None:
             started = time.perf_counter()
@@ -94,26 +93,39 @@ async def system_benchmark(rate: float, seconds: float, poll_ms: float) -> None:
                 return
             run.submit_ms.append((finished - started) * 1000)
             application_id = response.json()["id"]
+            run.server_time[application_id] = response.json()["submitted_at"]
             run.submitted_at[application_id] = started
-            sent_ids[started] = application_id
 
         async def poll() -> None:
-            # Newest first: the first page holds what arrived since the last poll.
+            # Newest first: read pages until reaching what is older than the
+            # oldest application not yet seen, so a growing lag is still measured.
             headers = {"authorization": f"Bearer {caseworker}"}
             while not done.is_set() or len(run.visible_at) < len(run.submitted_at):
+                pending = [run.server_time[i] for i in run.submitted_at if i not in run.visible_at]
+                after = None
                 try:
-                    response = await client.get(f"{CASEWORK}/e-applications", headers=headers,
-                                                params={"limit": 100})
-                    seen = time.perf_counter()
-                    for item in response.json()["items"]:
-                        if item["id"] in run.submitted_at and item["id"] not in run.visible_at:
-                            run.visible_at[item["id"]] = seen
+                    for _ in range(50):
+                        params: dict[str, object] = {"limit": poll_limit}
+                        if after:
+                            params["after"] = after
+                        response = await client.get(f"{CASEWORK}/e-applications", headers=headers,
+                                                    params=params)
+                        seen = time.perf_counter()
+                        page = response.json()
+                        for item in page["items"]:
+                            if item["id"] in run.submitted_at and item["id"] not in run.visible_at:
+                                run.visible_at[item["id"]] = seen
+                        after = page["next"]
+                        if not pending or not page["items"] or after is None \
+                                or page["items"][-1]["submitted_at"] <= min(pending):
+                            break
                 except httpx.HTTPError:
                     pass
-                if done.is_set() and time.perf_counter() - finished_sending > 30:
+                if done.is_set() and time.perf_counter() - finished_sending > 60:
                     break
                 await asyncio.sleep(poll_ms / 1000)
 
+        finished_sending = float("inf")
         poller = asyncio.create_task(poll())
         total = int(rate * seconds)
         begin = time.perf_counter()
@@ -185,9 +197,11 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=50, help="applications per second offered")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--poll-ms", type=float, default=20, help="inbox poll interval")
+    parser.add_argument("--poll-limit", type=int, default=25,
+                        help="inbox page size per poll (each row read is audit-logged)")
     parser.add_argument("--baseline-n", type=int, default=500)
     args = parser.parse_args()
-    await system_benchmark(args.rate, args.seconds, args.poll_ms)
+    await system_benchmark(args.rate, args.seconds, args.poll_ms, args.poll_limit)
     await kafka_baseline(args.baseline_n)
     await postgres_baseline(args.baseline_n)
 

@@ -63,7 +63,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         engine = make_engine(settings.database_url, settings.db_pool_size)
         broker = KafkaBroker(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True,
                              client_id=f"omsorg-{spec.name}", allow_auto_create_topics=False,
-                             description=spec.description, log_level=logging.DEBUG)  # per-message lines at DEBUG: quiet
+                             description=spec.description,
+                             log_level=logging.DEBUG)  # FastStream's per-message lines: quiet
         for event in spec.publishes:
             broker.publisher(event.topic, title=f"{event.topic}:{event.ce_type}", schema=event,
                              description=event.__doc__ or "")

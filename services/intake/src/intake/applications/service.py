@@ -14,7 +14,7 @@ from intake.catalogue import repository as catalogue
 from intake.models import Application, ApplicationService, CatalogueService
 from shared import audit
 from shared.auth import User
-from shared.contracts.intake import Applicant, AppliedService, ApplicationSubmitted
+from shared.contracts.intake import Applicant, ApplicationSubmitted, AppliedService
 from shared.outbox import add_event
 from shared.problems import InvalidInput
 
