@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from conftest import Infrastructure, eventually
+from shared import dlq
 from shared.db import asyncpg_dsn, make_engine, make_sessionmaker
 from shared.events import Envelope, Event
 from shared.inbox import InboxConsumer, dlq_topic
@@ -280,3 +281,43 @@ async def test_poison_events_go_to_the_dead_letter_topic_and_the_partition_moves
     assert errors[2].startswith("unparseable record: ValueError: missing header")
     assert all(dict(r.headers)["dlq_topic"].decode() == topic for r in letters)
     assert b"not json at all" in {r.value for r in letters}
+
+
+async def test_dead_letters_are_listed_and_replayed_once_the_cause_is_fixed(
+        infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession],
+        topic: str) -> None:
+    contract = ping_on(topic)
+    aggregate = f"later-{uuid.uuid4().hex[:8]}"
+    cause_fixed = False
+
+    async def needs_fix(session: AsyncSession, event: Ping, envelope: Envelope) -> None:
+        if not cause_fixed:
+            raise LookupError("a precondition is missing")
+        await bump(session, event, envelope)
+
+    broker = new_broker(infrastructure)
+    consumer = InboxConsumer(broker, sessionmaker, "tester", max_attempts=2, backoff_seconds=0.01)
+    consumer.subscribe(topic, {contract: needs_fix})
+    await broker.start()
+    try:
+        envelope = await publish_raw(broker, topic, contract(aggregate=aggregate, seq=1))
+
+        async def dead_lettered() -> bool:
+            return consumer.stats.dead_lettered == 1
+
+        await eventually(dead_lettered)
+        letters = await dlq.list_dead_letters(infrastructure.kafka_bootstrap, dlq_topic(topic, "tester"))
+        assert [(d.ce_id, d.error) for d in letters] == [
+            (str(envelope.id), "handler failed 2 times: LookupError")]  # type: ignore[union-attr]
+
+        cause_fixed = True
+        assert await dlq.replay(infrastructure.kafka_bootstrap, dlq_topic(topic, "tester")) == 1
+        assert await dlq.replay(infrastructure.kafka_bootstrap, dlq_topic(topic, "tester")) == 0
+
+        async def handled() -> bool:
+            return consumer.stats.handled == 1
+
+        await eventually(handled)
+    finally:
+        await broker.stop()
+    assert await effect_count(sessionmaker, aggregate) == 1
