@@ -123,11 +123,15 @@ async def test_relay_restarted_mid_stream_loses_nothing_and_keeps_key_order(
             for seq in range(start, start + 100):
                 await add_event(session, contract(aggregate=keys[seq % 6], seq=seq), "/test")
 
-    broker = new_broker(infrastructure)
-    await broker.start()
-    first = OutboxRelay(engine, asyncpg_dsn(infrastructure.test_database_url), broker, "test",
-                        batch_size=40)
-    first.start()
+    async def start_relay() -> tuple[KafkaBroker, OutboxRelay]:
+        broker = new_broker(infrastructure)
+        await broker.start()
+        relay = OutboxRelay(engine, asyncpg_dsn(infrastructure.test_database_url), broker, "test",
+                            batch_size=40)
+        relay.start()
+        return broker, relay
+
+    broker, first = await start_relay()
 
     async def some_sent() -> bool:
         return first.published >= 120
@@ -137,11 +141,7 @@ async def test_relay_restarted_mid_stream_loses_nothing_and_keeps_key_order(
     await broker.stop()
     assert first.published < total, "the relay was meant to stop before the end"
 
-    broker = new_broker(infrastructure)
-    await broker.start()
-    second = OutboxRelay(engine, asyncpg_dsn(infrastructure.test_database_url), broker, "test",
-                         batch_size=40)
-    second.start()
+    broker, second = await start_relay()
 
     async def all_marked_sent() -> bool:
         async with sessionmaker() as session:
