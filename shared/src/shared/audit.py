@@ -41,12 +41,6 @@ async def record_many(session: AsyncSession, entries: Iterable[AuditEntry]) -> N
         await session.execute(_INSERT, rows)
 
 
-async def record_refusal(sessionmaker, entry: AuditEntry) -> None:  # type: ignore[no-untyped-def]
-    """A refusal is logged in its own transaction: the request's one rolls back."""
-    async with sessionmaker() as session, session.begin():
-        await record(session, entry)
-
-
 @dataclass(frozen=True)
 class AccessLogRow:
     at: str
