@@ -126,35 +126,40 @@ pg_prepare_dir() {
   fi
 }
 
-pg_running() { [ -d "$RUN/pg/data" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$RUN/pg/data" status >/dev/null 2>&1; }
+# The real path of .run/pg: the postgres user may reach it only that way.
+pg_dir() { if [ -e "$RUN/pg" ]; then readlink -f "$RUN/pg"; else echo "$RUN/pg"; fi; }
+
+pg_running() { local PGDIR; PGDIR=$(pg_dir)
+  [ -d "$PGDIR/data" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$PGDIR/data" status >/dev/null 2>&1; }
 
 pg_up() {
   pg_prepare_dir
+  local PGDIR; PGDIR=$(pg_dir)
   local bin; bin=$(pg_bindir)
-  if [ ! -f "$RUN/pg/data/PG_VERSION" ]; then
+  if [ ! -f "$PGDIR/data/PG_VERSION" ]; then
     log "initdb into $RUN/pg/data"
-    pg_run "$bin/initdb" -D "$RUN/pg/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$RUN/pg-initdb.log" 2>&1 \
+    pg_run "$bin/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$RUN/pg-initdb.log" 2>&1 \
       || { cat "$RUN/pg-initdb.log" >&2; die "initdb failed"; }
-    mkdir -p "$RUN/pg/sock"; [ -n "$PG_OS_USER" ] && chown postgres "$RUN/pg/sock"
-    cat >>"$RUN/pg/data/postgresql.conf" <<EOF
+    mkdir -p "$PGDIR/sock"; [ -n "$PG_OS_USER" ] && chown postgres "$PGDIR/sock"
+    cat >>"$PGDIR/data/postgresql.conf" <<EOF
 # Omsorg local cluster: own port, own socket folder, loopback only.
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
-unix_socket_directories = '$RUN/pg/sock'
+unix_socket_directories = '$PGDIR/sock'
 max_connections = 300
 shared_buffers = 256MB
 fsync = on
 EOF
     # Trust on loopback only, for local use; nothing else may connect.
-    cat >"$RUN/pg/data/pg_hba.conf" <<EOF
+    cat >"$PGDIR/data/pg_hba.conf" <<EOF
 local all all trust
 host  all all 127.0.0.1/32 trust
 EOF
   fi
   if ! pg_running; then
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    pg_run "$bin/pg_ctl" -D "$RUN/pg/data" -l "$RUN/pg/postgres.log" -w -t 60 start >/dev/null \
-      || { tail -n 30 "$RUN/pg/postgres.log" >&2; die "PostgreSQL did not start"; }
+    pg_run "$bin/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/postgres.log" -w -t 60 start >/dev/null \
+      || { tail -n 30 "$PGDIR/postgres.log" >&2; die "PostgreSQL did not start"; }
   fi
   local s
   for s in "${SERVICES[@]}" omsorg_test; do
@@ -171,9 +176,10 @@ EOF
 psql_admin() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
 
 pg_down() {
-  [ -d "$RUN/pg/data" ] || return 0
+  local PGDIR; PGDIR=$(pg_dir)
+  [ -d "$PGDIR/data" ] || return 0
   if pg_running; then
-    pg_run "$(pg_bindir)/pg_ctl" -D "$RUN/pg/data" -m fast -w stop >/dev/null && log "stopped PostgreSQL"
+    pg_run "$(pg_bindir)/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null && log "stopped PostgreSQL"
   fi
 }
 
