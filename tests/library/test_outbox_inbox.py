@@ -179,15 +179,24 @@ async def publish_raw(broker: KafkaBroker, topic: str, event: Event | None, *,
     return None
 
 
+async def start_consumer(infra: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession],
+                         topic: str, handler: Any, **options: Any) -> tuple[KafkaBroker, InboxConsumer]:
+    """A started broker with an inbox consumer in group "tester" on `topic`."""
+    after_db_commit = options.pop("after_db_commit", None)
+    broker = new_broker(infra)
+    consumer = InboxConsumer(broker, sessionmaker, "tester", **options)
+    consumer.after_db_commit = after_db_commit
+    consumer.subscribe(topic, {ping_on(topic): handler})
+    await broker.start()
+    return broker, consumer
+
+
 async def test_same_event_delivered_twice_changes_state_once(
         infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession],
         topic: str) -> None:
     contract = ping_on(topic)
     aggregate = f"dup-{uuid.uuid4().hex[:8]}"
-    broker = new_broker(infrastructure)
-    consumer = InboxConsumer(broker, sessionmaker, "tester")
-    consumer.subscribe(topic, {contract: bump})
-    await broker.start()
+    broker, consumer = await start_consumer(infrastructure, sessionmaker, topic, bump)
     try:
         event = contract(aggregate=aggregate, seq=1)
         envelope = await publish_raw(broker, topic, event)
@@ -213,15 +222,11 @@ async def test_crash_after_db_commit_before_offset_commit_does_not_double_the_ef
     contract = ping_on(topic)
     aggregate = f"crash-{uuid.uuid4().hex[:8]}"
 
-    first_broker = new_broker(infrastructure)
-    first = InboxConsumer(first_broker, sessionmaker, "tester")
-
     async def crash(_envelope: Envelope) -> None:
         raise SimulatedCrash
 
-    first.after_db_commit = crash
-    first.subscribe(topic, {contract: bump})
-    await first_broker.start()
+    first_broker, first = await start_consumer(infrastructure, sessionmaker, topic, bump,
+                                               after_db_commit=crash)
     await publish_raw(first_broker, topic, contract(aggregate=aggregate, seq=1))
 
     async def handled_once() -> bool:
@@ -231,10 +236,7 @@ async def test_crash_after_db_commit_before_offset_commit_does_not_double_the_ef
     await first_broker.stop()  # the process "dies": its offset was never committed
     assert await effect_count(sessionmaker, aggregate) == 1
 
-    second_broker = new_broker(infrastructure)
-    second = InboxConsumer(second_broker, sessionmaker, "tester")
-    second.subscribe(topic, {contract: bump})
-    await second_broker.start()
+    second_broker, second = await start_consumer(infrastructure, sessionmaker, topic, bump)
     try:
         async def redelivered() -> bool:
             return second.stats.duplicates >= 1
@@ -251,10 +253,8 @@ async def test_poison_events_go_to_the_dead_letter_topic_and_the_partition_moves
         topic: str) -> None:
     contract = ping_on(topic)
     good = f"good-{uuid.uuid4().hex[:8]}"
-    broker = new_broker(infrastructure)
-    consumer = InboxConsumer(broker, sessionmaker, "tester", max_attempts=3, backoff_seconds=0.01)
-    consumer.subscribe(topic, {contract: bump})
-    await broker.start()
+    broker, consumer = await start_consumer(infrastructure, sessionmaker, topic, bump,
+                                            max_attempts=3, backoff_seconds=0.01)
     try:
         # 1. no envelope at all; 2. an envelope but a body that is not the contract;
         # 3. a valid event whose handler always fails; 4. a good event after them.
@@ -295,10 +295,8 @@ async def test_dead_letters_are_listed_and_replayed_once_the_cause_is_fixed(
             raise LookupError("a precondition is missing")
         await bump(session, event, envelope)
 
-    broker = new_broker(infrastructure)
-    consumer = InboxConsumer(broker, sessionmaker, "tester", max_attempts=2, backoff_seconds=0.01)
-    consumer.subscribe(topic, {contract: needs_fix})
-    await broker.start()
+    broker, consumer = await start_consumer(infrastructure, sessionmaker, topic, needs_fix,
+                                            max_attempts=2, backoff_seconds=0.01)
     try:
         envelope = await publish_raw(broker, topic, contract(aggregate=aggregate, seq=1))
 
