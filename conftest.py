@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -24,6 +25,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from shared.personnummer import luhn_checksum_digit
 
 ROOT = Path(__file__).resolve().parent
 OMSORG_SH = ROOT / "deploy" / "omsorg.sh"
@@ -162,3 +165,14 @@ async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) 
         if asyncio.get_running_loop().time() > deadline:
             pytest.fail(f"not true within {timeout}s: {getattr(check, '__name__', check)}")
         await asyncio.sleep(interval)
+
+
+def new_personnummer() -> str:
+    """A fresh valid personnummer, so runs against a long-lived system never collide."""
+    nine = f"{random.randint(30, 99):02d}{random.randint(1, 12):02d}{random.randint(1, 28):02d}" \
+           f"{random.randint(0, 999):03d}"
+    return f"19{nine}{luhn_checksum_digit(nine)}"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}

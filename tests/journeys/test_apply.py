@@ -13,15 +13,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from conftest import Stack, eventually
-from shared.personnummer import luhn_checksum_digit
-
-
-def new_personnummer() -> str:
-    """A fresh valid personnummer, so runs against a long-lived system never collide."""
-    nine = f"{random.randint(30, 99):02d}{random.randint(1, 12):02d}{random.randint(1, 28):02d}" \
-           f"{random.randint(0, 999):03d}"
-    return f"19{nine}{luhn_checksum_digit(nine)}"
+from conftest import Stack, bearer, eventually, new_personnummer
 
 
 async def citizen_token(stack: Stack, pnr: str | None = None, name: str = "Tolvan Tolvansson") -> str:
@@ -30,10 +22,6 @@ async def citizen_token(stack: Stack, pnr: str | None = None, name: str = "Tolva
 
 async def caseworker_token(stack: Stack) -> str:
     return await stack.token("caseworker", name="Marita Aronsson", units=["testenhet"])
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token}"}
 
 
 async def inbox_item(http: httpx.AsyncClient, stack: Stack, token: str, application_id: str,

@@ -28,10 +28,13 @@ class Role(StrEnum):
     PROVIDER = "provider"
     PROVIDER_MANAGER = "provider_manager"
     ADMIN = "admin"
+    # A permission, held beside a staff role: may see the address of persons
+    # with protected identity (skyddad folkbokföring, sekretessmarkering).
+    PROTECTED_IDENTITY = "protected_identity"
 
 
 STAFF_ROLES = frozenset({Role.CASEWORKER, Role.FEE_ADMINISTRATOR, Role.MESSAGING_ADMIN,
-                         Role.LOG_REVIEWER, Role.ADMIN})
+                         Role.LOG_REVIEWER, Role.ADMIN, Role.PROTECTED_IDENTITY})
 PROVIDER_ROLES = frozenset({Role.PROVIDER, Role.PROVIDER_MANAGER})
 
 
