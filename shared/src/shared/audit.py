@@ -10,6 +10,8 @@ from typing import Literal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.problems import ServiceError
+
 Outcome = Literal["allowed", "refused"]
 
 _INSERT = text("""
@@ -41,6 +43,17 @@ async def record_many(session: AsyncSession, entries: Iterable[AuditEntry]) -> N
         await session.execute(_INSERT, rows)
 
 
+async def refuse(session: AsyncSession, entry: AuditEntry, error: ServiceError) -> ServiceError:
+    """Audit a refused access and return the error to raise.
+
+    The refusal is written in its own transaction, because raising the error
+    rolls back the request's transaction."""
+    async with AsyncSession(session.bind) as own, own.begin():
+        await own.execute(_INSERT, [{**entry.__dict__, "outcome": "refused",
+                                     "reason": entry.reason or error.detail[:200]}])
+    return error
+
+
 @dataclass(frozen=True)
 class AccessLogRow:
     at: str
@@ -50,13 +63,14 @@ class AccessLogRow:
     object_type: str
     object_id: str | None
     outcome: str
+    reason: str | None
 
 
 async def access_log(session: AsyncSession, subject_pnr: str, limit: int = 500) -> list[AccessLogRow]:
     """Loggkontroll: every access to one person's data, newest first."""
     result = await session.execute(text("""
-        SELECT at, actor, actor_role, action, object_type, object_id, outcome FROM audit_log
+        SELECT at, actor, actor_role, action, object_type, object_id, outcome, reason FROM audit_log
         WHERE subject_pnr = :pnr ORDER BY at DESC, id DESC LIMIT :limit
     """), {"pnr": subject_pnr, "limit": limit})
     return [AccessLogRow(r.at.isoformat(), r.actor, r.actor_role, r.action, r.object_type,
-                         r.object_id, r.outcome) for r in result]
+                         r.object_id, r.outcome, r.reason) for r in result]

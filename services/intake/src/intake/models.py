@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import declarative_base
@@ -40,6 +40,8 @@ class Application(Base):
 
     services: Mapped[list[ApplicationService]] = relationship(
         lazy="raise", order_by="ApplicationService.position", cascade="all, delete-orphan")
+    history: Mapped[list[StatusChange]] = relationship(
+        lazy="raise", order_by="StatusChange.at", cascade="all, delete-orphan")
 
 
 class ApplicationService(Base):
@@ -48,3 +50,59 @@ class ApplicationService(Base):
     application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), primary_key=True)
     service_code: Mapped[str] = mapped_column(ForeignKey("catalogue_services.code"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
+
+
+class StatusChange(Base):
+    """One step of an application's status history, as the citizen sees it."""
+
+    __tablename__ = "application_status_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"))
+    status: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CitizenProfile(Base):
+    """The contact details a citizen keeps in Mina sidor."""
+
+    __tablename__ = "citizen_profiles"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    pnr: Mapped[str] = mapped_column(String(12), unique=True)
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CitizenContact(Base):
+    """The caseworker of one of the citizen's intake records (from casework)."""
+
+    __tablename__ = "citizen_contacts"
+
+    record_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    citizen_pnr: Mapped[str] = mapped_column(String(12), index=True)
+    caseworker_id: Mapped[str] = mapped_column(String(200))
+    caseworker_name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(100))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Representation(Base):
+    """A related person's approval to act for a citizen (projection of casework's approvals)."""
+
+    __tablename__ = "representations"
+
+    approval_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column()
+    citizen_pnr: Mapped[str] = mapped_column(String(12))
+    citizen_name: Mapped[str] = mapped_column(String(200))
+    related_pnr: Mapped[str] = mapped_column(String(12), index=True)
+    related_name: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    def active_on(self, day: date) -> bool:
+        return self.revoked_at is None and self.valid_from <= day <= self.valid_to

@@ -40,3 +40,20 @@ class ApplicationSubmitted(Event):
     description: str = Field(min_length=1, max_length=10_000)
     applicant: Applicant
     submitted_at: datetime
+
+
+CITIZENS_TOPIC = "intake.citizens.v1"
+
+
+class ContactDetailsChanged(Event):
+    """A citizen changed their mobile number or e-mail in the e-service profile (IN-6, NT-3)."""
+
+    ce_type = "se.omsorg.intake.citizen.contact-details-changed.v1"
+    topic = CITIZENS_TOPIC
+    key_field = "citizen_id"  # intake's profile id: no personal data in the key
+
+    citizen_id: uuid.UUID
+    pnr: Personnummer
+    mobile: str | None
+    email: str | None
+    changed_at: datetime

@@ -1,12 +1,14 @@
 """Citizens' e-applications."""
 
-from fastapi import APIRouter, status
+import uuid
+
+from fastapi import APIRouter, Response, status
 
 from intake.applications import service
 from intake.applications.schemas import ApplicationCreate, ApplicationOut
 from shared.auth import Citizen
 from shared.db import Session
-from shared.problems import InvalidInput, NotAllowed, NotAuthenticated, problem_responses
+from shared.problems import InvalidInput, NotAllowed, NotAuthenticated, NotFound, problem_responses
 
 router = APIRouter(tags=["applications"])
 
@@ -20,5 +22,23 @@ async def submit_application(form: ApplicationCreate, user: Citizen, session: Se
 
 @router.get("/applications", responses=problem_responses(NotAuthenticated, NotAllowed))
 async def list_applications(user: Citizen, session: Session) -> list[ApplicationOut]:
-    """The logged-in citizen's own applications."""
+    """The logged-in citizen's own applications with their status history (Mina sidor)."""
     return await service.list_own(session, user)
+
+
+@router.get("/applications/{application_id}",
+            responses=problem_responses(NotAuthenticated, NotAllowed, NotFound))
+async def get_application(application_id: uuid.UUID, user: Citizen, session: Session) -> ApplicationOut:
+    """One of the citizen's own applications."""
+    return await service.get_own(session, user, application_id)
+
+
+@router.get("/applications/{application_id}/pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}},
+                       **problem_responses(NotAuthenticated, NotAllowed, NotFound)})
+async def get_application_pdf(application_id: uuid.UUID, user: Citizen, session: Session) -> Response:
+    """The citizen's own application as PDF."""
+    pdf = await service.pdf_of_own(session, user, application_id)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"content-disposition": 'inline; filename="ansokan.pdf"',
+                             "cache-control": "no-store"})

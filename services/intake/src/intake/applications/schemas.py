@@ -23,12 +23,20 @@ class ApplicationCreate(BaseModel):
     services: list[ServiceCode] = Field(min_length=1, max_length=20)
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                   max_length=DESCRIPTION_MAX)]
+    # Set when a related person tries to apply for the citizen they represent:
+    # refused, because only the person who is to receive the service applies (IN-3).
+    acting_for: uuid.UUID | None = Field(default=None, description="approval id; always refused")
 
 
 class ServiceOut(BaseModel):
     code: str
     name: str
     category: str
+
+
+class StatusChangeOut(BaseModel):
+    status: str
+    at: datetime
 
 
 class ApplicationOut(BaseModel):
@@ -38,3 +46,4 @@ class ApplicationOut(BaseModel):
     description: str
     status: str
     submitted_at: datetime
+    history: list[StatusChangeOut]

@@ -1,5 +1,6 @@
-"""Applying for a service (IN-2..IN-5): validation against the catalogue,
-storage, and the ApplicationSubmitted event in the same transaction."""
+"""Applying for a service (IN-2..IN-5) and following it in Mina sidor (IN-6):
+validation against the catalogue, storage with the ApplicationSubmitted event in
+the same transaction, the application PDF, and the status casework reports."""
 
 from __future__ import annotations
 
@@ -9,22 +10,36 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.applications import repository
-from intake.applications.schemas import ApplicationCreate, ApplicationOut, ServiceOut
+from intake.applications.schemas import ApplicationCreate, ApplicationOut, ServiceOut, StatusChangeOut
 from intake.catalogue import repository as catalogue
-from intake.models import Application, ApplicationService, CatalogueService
+from intake.models import Application, ApplicationService, CatalogueService, StatusChange
 from shared import audit
 from shared.auth import User
+from shared.contracts.casework import ApplicationLinked
 from shared.contracts.intake import Applicant, ApplicationSubmitted, AppliedService
+from shared.documents import ApplicationDocument, render_application_pdf
+from shared.events import Envelope
 from shared.outbox import add_event
-from shared.problems import InvalidInput
+from shared.problems import InvalidInput, NotAllowed, NotFound
 
 SOURCE = "/omsorg/intake"
 STATUS_NEW = "Ny"
 
 
+def _entry(user: User, action: str, object_id: str | None = None, subject_pnr: str | None = None
+           ) -> audit.AuditEntry:
+    return audit.AuditEntry(actor=user.sub, actor_role="citizen", action=action,
+                            object_type="application", object_id=object_id,
+                            subject_pnr=subject_pnr or str(user.pnr))
+
+
 async def submit(session: AsyncSession, user: User, form: ApplicationCreate) -> ApplicationOut:
     """File a new application for the logged-in citizen themself."""
     assert user.pnr is not None  # the Citizen dependency guarantees it
+    if form.acting_for is not None:
+        raise await audit.refuse(session, _entry(user, "create"), NotAllowed(
+            "Only the person who is to receive the service can file a new application; "
+            "a related person cannot apply for someone else."))
     codes = list(dict.fromkeys(form.services))  # drop repeats, keep the applicant's order
     known = await catalogue.by_codes(session, codes)
     unknown = [c for c in codes if c not in known]
@@ -36,10 +51,12 @@ async def submit(session: AsyncSession, user: User, form: ApplicationCreate) -> 
             f"Service(s) {', '.join(wrong_entry)} cannot be applied for under the "
             f"{form.entry.upper()} entry point.", wrong_entry=wrong_entry)
 
+    now = datetime.now(UTC)
     application = Application(
         id=uuid.uuid4(), applicant_pnr=str(user.pnr), applicant_name=user.name, entry=form.entry,
-        description=form.description, status=STATUS_NEW, submitted_at=datetime.now(UTC),
+        description=form.description, status=STATUS_NEW, submitted_at=now,
         services=[ApplicationService(service_code=c, position=i) for i, c in enumerate(codes)],
+        history=[StatusChange(status=STATUS_NEW, at=now)],
     )
     repository.add(session, application)
     services = [known[c] for c in codes]
@@ -50,23 +67,67 @@ async def submit(session: AsyncSession, user: User, form: ApplicationCreate) -> 
         applicant=Applicant(pnr=user.pnr, name=user.name),
         submitted_at=application.submitted_at,
     ), SOURCE)
-    await audit.record(session, audit.AuditEntry(
-        actor=user.sub, actor_role="citizen", action="create", object_type="application",
-        object_id=str(application.id), subject_pnr=str(user.pnr)))
+    await audit.record(session, _entry(user, "create", str(application.id)))
     await session.flush()
     return _out(application, services)
 
 
-async def list_own(session: AsyncSession, user: User) -> list[ApplicationOut]:
-    """The citizen's own applications, newest first."""
-    assert user.pnr is not None
-    applications = await repository.list_for_applicant(session, str(user.pnr))
+async def list_for(session: AsyncSession, user: User, pnr: str) -> list[ApplicationOut]:
+    """Applications of `pnr`, newest first: the user's own, or of the citizen they represent."""
+    applications = await repository.list_for_applicant(session, pnr)
     catalogue_rows = await catalogue.by_codes(
         session, {s.service_code for a in applications for s in a.services})
-    await audit.record(session, audit.AuditEntry(
-        actor=user.sub, actor_role="citizen", action="list", object_type="application",
-        subject_pnr=str(user.pnr)))
+    await audit.record(session, _entry(user, "list", subject_pnr=pnr))
     return [_out(a, [catalogue_rows[s.service_code] for s in a.services]) for a in applications]
+
+
+async def list_own(session: AsyncSession, user: User) -> list[ApplicationOut]:
+    """The citizen's own applications, newest first, each with its status history."""
+    return await list_for(session, user, str(user.pnr))
+
+
+async def _own(session: AsyncSession, user: User, application_id: uuid.UUID, action: str) -> Application:
+    application = await repository.get(session, application_id)
+    if application is None:
+        raise NotFound("There is no such application.")
+    if application.applicant_pnr != str(user.pnr):
+        raise await audit.refuse(session, _entry(user, action, str(application_id),
+                                                 application.applicant_pnr),
+                                 NotAllowed("This application is not yours."))
+    await audit.record(session, _entry(user, action, str(application_id)))
+    return application
+
+
+async def get_own(session: AsyncSession, user: User, application_id: uuid.UUID) -> ApplicationOut:
+    """One of the citizen's own applications."""
+    application = await _own(session, user, application_id, "read")
+    rows = await catalogue.by_codes(session, {s.service_code for s in application.services})
+    return _out(application, [rows[s.service_code] for s in application.services])
+
+
+async def pdf_of_own(session: AsyncSession, user: User, application_id: uuid.UUID) -> bytes:
+    """The citizen's own application rendered as PDF (IN-5)."""
+    application = await _own(session, user, application_id, "read_pdf")
+    rows = await catalogue.by_codes(session, {s.service_code for s in application.services})
+    return render_application_pdf(ApplicationDocument(
+        application_id=str(application.id), entry=application.entry,
+        applicant_name=application.applicant_name, applicant_pnr=application.applicant_pnr,
+        services=[rows[s.service_code].name for s in application.services],
+        description=application.description, submitted_at=application.submitted_at))
+
+
+async def on_linked(session: AsyncSession, event: ApplicationLinked, envelope: Envelope) -> None:
+    """Casework linked the application into an intake record: the citizen sees it as received."""
+    application = await repository.get(session, event.application_id, for_update=True)
+    if application is None:
+        # Casework only links what intake submitted; a gap here is a bug worth a dead letter.
+        raise LookupError("linked application unknown to intake")
+    application.status = event.status
+    repository.add_status_change(session, StatusChange(
+        application_id=application.id, status=event.status, at=event.linked_at))
+    await audit.record(session, audit.AuditEntry(
+        actor=f"event:{envelope.source}", actor_role="system", action="update",
+        object_type="application", object_id=str(application.id), subject_pnr=application.applicant_pnr))
 
 
 def _out(application: Application, services: list[CatalogueService]) -> ApplicationOut:
@@ -74,4 +135,5 @@ def _out(application: Application, services: list[CatalogueService]) -> Applicat
         id=application.id, entry=application.entry,  # type: ignore[arg-type]
         services=[ServiceOut(code=s.code, name=s.name, category=s.category) for s in services],
         description=application.description, status=application.status,
-        submitted_at=application.submitted_at)
+        submitted_at=application.submitted_at,
+        history=[StatusChangeOut(status=h.status, at=h.at) for h in application.history])

@@ -1,0 +1,72 @@
+"""Mina sidor (IN-6): the citizen's contact details, which casework and notify
+follow (ContactDetailsChanged, NT-3), and their contacts: the caseworkers of
+their ongoing matters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.applications.service import SOURCE
+from intake.citizens import repository
+from intake.citizens.schemas import ContactOut, ProfileOut, ProfileUpdate
+from intake.models import CitizenProfile
+from shared import audit
+from shared.auth import User
+from shared.contracts.casework import CaseworkerAssigned
+from shared.contracts.intake import ContactDetailsChanged
+from shared.events import Envelope
+from shared.outbox import add_event
+
+
+def _entry(user: User, action: str, object_type: str = "profile") -> audit.AuditEntry:
+    return audit.AuditEntry(actor=user.sub, actor_role="citizen", action=action,
+                            object_type=object_type, subject_pnr=str(user.pnr))
+
+
+async def get_profile(session: AsyncSession, user: User) -> ProfileOut:
+    """The citizen's contact details as they last set them."""
+    profile = await repository.profile(session, str(user.pnr))
+    await audit.record(session, _entry(user, "read"))
+    if profile is None:
+        return ProfileOut(name=user.name, mobile=None, email=None, updated_at=None)
+    return ProfileOut(name=user.name, mobile=profile.mobile, email=profile.email,
+                      updated_at=profile.updated_at)
+
+
+async def update_profile(session: AsyncSession, user: User, update: ProfileUpdate) -> ProfileOut:
+    """Change mobile and e-mail; an actual change is announced to casework."""
+    now = datetime.now(UTC)
+    profile = await repository.profile(session, str(user.pnr), for_update=True)
+    if profile is None:
+        profile = CitizenProfile(id=uuid.uuid4(), pnr=str(user.pnr), updated_at=now)
+        repository.add_profile(session, profile)
+    changed = (profile.mobile, profile.email) != (update.mobile, update.email)
+    profile.mobile, profile.email = update.mobile, update.email
+    if changed:
+        profile.updated_at = now
+        await session.flush()
+        await add_event(session, ContactDetailsChanged(
+            citizen_id=profile.id, pnr=user.pnr, mobile=update.mobile, email=update.email,  # type: ignore[arg-type]
+            changed_at=now), SOURCE)
+    await audit.record(session, _entry(user, "update"))
+    return ProfileOut(name=user.name, mobile=profile.mobile, email=profile.email,
+                      updated_at=profile.updated_at)
+
+
+async def list_contacts(session: AsyncSession, user: User) -> list[ContactOut]:
+    """Names of the caseworkers on the citizen's ongoing matters."""
+    rows = await repository.contacts(session, str(user.pnr))
+    await audit.record(session, _entry(user, "list", "contact"))
+    return [ContactOut(caseworker_name=r.caseworker_name, unit=r.unit, since=r.assigned_at) for r in rows]
+
+
+async def on_caseworker_assigned(session: AsyncSession, event: CaseworkerAssigned, envelope: Envelope
+                                 ) -> None:
+    """Keep the citizen's contacts in step with casework's assignments."""
+    await repository.upsert_contact(session, {
+        "record_id": event.record_id, "citizen_pnr": str(event.citizen_pnr),
+        "caseworker_id": event.caseworker_id, "caseworker_name": event.caseworker_name,
+        "unit": event.unit, "assigned_at": event.assigned_at})

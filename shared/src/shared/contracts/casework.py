@@ -1,0 +1,131 @@
+"""Events produced by casework.
+
+Topics, each keyed by its aggregate's id (never personal data):
+`casework.applications.v1` (key: the e-application id), `casework.cases.v1`
+(key: the intake record id), `casework.persons.v1` (key: the person id, so one
+person's e-service and approval events stay in order).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from shared.events import Event
+from shared.personnummer import Personnummer
+
+APPLICATIONS_TOPIC = "casework.applications.v1"
+CASES_TOPIC = "casework.cases.v1"
+PERSONS_TOPIC = "casework.persons.v1"
+
+RecordType = Literal["Ansökan SoL", "Begäran LSS", "Förenklad handläggning"]
+AlertRecipients = Literal["citizen", "related", "both"]
+
+
+class ApplicationLinked(Event):
+    """A caseworker linked an e-application into an intake record (koppla ansökan, CW-2)."""
+
+    ce_type = "se.omsorg.casework.application.linked.v1"
+    topic = APPLICATIONS_TOPIC
+    key_field = "application_id"
+
+    application_id: uuid.UUID
+    record_id: uuid.UUID
+    person_id: uuid.UUID
+    citizen_pnr: Personnummer
+    record_type: RecordType
+    status: str  # what the citizen sees now: "Mottagen"
+    linked_at: datetime
+
+
+class CaseworkerAssigned(Event):
+    """A caseworker became responsible for an intake record (aktualisering)."""
+
+    ce_type = "se.omsorg.casework.record.caseworker-assigned.v1"
+    topic = CASES_TOPIC
+    key_field = "record_id"
+
+    record_id: uuid.UUID
+    person_id: uuid.UUID
+    citizen_pnr: Personnummer
+    caseworker_id: str
+    caseworker_name: str
+    unit: str
+    assigned_at: datetime
+
+
+class AlertAddress(BaseModel):
+    """Where one related person is alerted (NT-2)."""
+
+    related_pnr: Personnummer
+    name: str
+    sms_number: str | None
+    email: str | None
+
+
+class EServiceSettingsChanged(Event):
+    """A person's e-service settings: message function and where alerts go (CW-5, CW-6)."""
+
+    ce_type = "se.omsorg.casework.person.e-service-settings-changed.v1"
+    topic = PERSONS_TOPIC
+    key_field = "person_id"
+
+    person_id: uuid.UUID
+    pnr: Personnummer
+    name: str
+    messages_enabled: bool
+    sms_number: str | None  # set only when SMS alerts are on
+    email: str | None  # set only when e-mail alerts are on
+    alert_recipients: AlertRecipients
+    related_alerts: list[AlertAddress] = Field(default_factory=list)
+    # Alerts and related persons must never see this person's address.
+    protected_identity: bool
+    changed_at: datetime
+
+
+class _Approval(Event):
+    approval_id: uuid.UUID
+    person_id: uuid.UUID
+    citizen_pnr: Personnummer
+    citizen_name: str
+    related_pnr: Personnummer
+    related_name: str
+    valid_from: date
+    valid_to: date
+
+
+class RelatedPersonApproved(_Approval):
+    """A related person may act for the citizen in the e-service from valid_from to valid_to (CW-7)."""
+
+    ce_type = "se.omsorg.casework.person.related-person-approved.v1"
+    topic = PERSONS_TOPIC
+    key_field = "person_id"
+
+    approved_at: datetime
+
+
+class RelatedPersonApprovalChanged(_Approval):
+    """An approval's period or details were edited."""
+
+    ce_type = "se.omsorg.casework.person.related-person-approval-changed.v1"
+    topic = PERSONS_TOPIC
+    key_field = "person_id"
+
+    changed_at: datetime
+
+
+class RelatedPersonApprovalRevoked(Event):
+    """An approval was removed; the related person may no longer act for the citizen."""
+
+    ce_type = "se.omsorg.casework.person.related-person-approval-revoked.v1"
+    topic = PERSONS_TOPIC
+    key_field = "person_id"
+
+    approval_id: uuid.UUID
+    person_id: uuid.UUID
+    citizen_pnr: Personnummer
+    related_pnr: Personnummer
+    revoked_at: datetime
