@@ -1,10 +1,15 @@
-"""Casework: persons, intake records, cases — and the shared e-application inbox."""
+"""Casework: persons, intake records, relations and approvals — and the shared e-application inbox."""
 
 from pathlib import Path
 
 from casework.config import Settings
-from casework.e_applications import consumers as e_application_consumers
+from casework.consumers import subscribe
 from casework.e_applications.endpoints import router as e_applications_router
+from casework.intake_records.endpoints import router as intake_records_router
+from casework.persons.endpoints import router as persons_router
+from casework.relations.endpoints import router as relations_router
+from casework.staff.endpoints import router as staff_router
+from shared.contracts import casework as events
 from shared.service_app import ServiceSpec, create_service_app
 
 app = create_service_app(ServiceSpec(
@@ -13,6 +18,9 @@ app = create_service_app(ServiceSpec(
     description="Caseworkers handle e-applications, persons, intake records and cases.",
     settings=Settings(),  # type: ignore[call-arg]
     service_dir=Path(__file__).resolve().parents[2],
-    routers=[e_applications_router],
-    subscribe=e_application_consumers.subscribe,
+    routers=[e_applications_router, intake_records_router, persons_router, relations_router, staff_router],
+    publishes=[events.ApplicationLinked, events.CaseworkerAssigned, events.EServiceSettingsChanged,
+               events.RelatedPersonApproved, events.RelatedPersonApprovalChanged,
+               events.RelatedPersonApprovalRevoked],
+    subscribe=subscribe,
 ))

@@ -21,6 +21,14 @@ class IncomingApplicationOut(BaseModel):
     submitted_at: datetime
 
 
+class IncomingApplicationDetail(IncomingApplicationOut):
+    """The application as the link dialog shows it: services and the applicant's text."""
+
+    description: str
+    record_id: uuid.UUID | None
+    linked_at: datetime | None
+
+
 class IncomingApplicationPage(BaseModel):
     items: list[IncomingApplicationOut]
     next: str | None  # pass as ?after= for the next page; null on the last

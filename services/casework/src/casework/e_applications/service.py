@@ -11,12 +11,16 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.e_applications import repository
-from casework.e_applications.schemas import IncomingApplicationOut, IncomingApplicationPage
+from casework.e_applications.schemas import (
+    IncomingApplicationDetail,
+    IncomingApplicationOut,
+    IncomingApplicationPage,
+)
 from shared import audit
 from shared.auth import User
 from shared.contracts.intake import ApplicationSubmitted
 from shared.events import Envelope
-from shared.problems import InvalidInput
+from shared.problems import InvalidInput, NotFound
 
 STATUS_NEW = "Ny"
 
@@ -54,10 +58,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidInput("The 'after' cursor is not one this API gave out.") from None
 
 
-async def list_inbox(session: AsyncSession, user: User, *, status: str | None, limit: int,
-                     after: str | None) -> IncomingApplicationPage:
+async def list_inbox(session: AsyncSession, user: User, *, status: str | None, entry: str | None,
+                     category: str | None, limit: int, after: str | None) -> IncomingApplicationPage:
     """A page of the inbox, newest first; every caseworker sees every application."""
-    rows = await repository.page(session, status=status, limit=limit + 1,
+    rows = await repository.page(session, status=status, entry=entry, category=category, limit=limit + 1,
                                  after=decode_cursor(after) if after else None)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -70,3 +74,19 @@ async def list_inbox(session: AsyncSession, user: User, *, status: str | None, l
         status=r.status, submitted_at=r.submitted_at) for r in rows]
     next_cursor = encode_cursor(rows[-1].submitted_at, rows[-1].id) if more and rows else None
     return IncomingApplicationPage(items=items, next=next_cursor)
+
+
+async def get_application(session: AsyncSession, user: User, application_id: uuid.UUID
+                          ) -> IncomingApplicationDetail:
+    """One e-application with the applicant's text; any caseworker may read it (CW-1)."""
+    r = await repository.get(session, application_id)
+    if r is None:
+        raise NotFound("There is no such e-application.")
+    await audit.record(session, audit.AuditEntry(
+        actor=user.sub, actor_role="caseworker", action="read", object_type="incoming_application",
+        object_id=str(r.id), subject_pnr=r.applicant_pnr))
+    return IncomingApplicationDetail(
+        id=r.id, personnummer=r.applicant_pnr, name=r.applicant_name, entry=r.entry,  # type: ignore[arg-type]
+        categories=r.categories, services=r.services,  # type: ignore[arg-type]
+        status=r.status, submitted_at=r.submitted_at, description=r.description,
+        record_id=r.record_id, linked_at=r.linked_at)

@@ -1,0 +1,13 @@
+"""Casework's subscriptions: e-applications and citizens' contact details from intake."""
+
+from casework.e_applications import service as e_applications
+from casework.persons import service as persons
+from shared.contracts import intake
+from shared.inbox import InboxConsumer
+
+
+def subscribe(consumer: InboxConsumer) -> None:
+    consumer.subscribe(intake.APPLICATIONS_TOPIC,
+                       {intake.ApplicationSubmitted: e_applications.receive_application})
+    consumer.subscribe(intake.CITIZENS_TOPIC,
+                       {intake.ContactDetailsChanged: persons.on_contact_details_changed})

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.contracts.casework import RecordType
+
+# "Från vem": who brought the matter to the municipality.
+FromWhom = Literal["Den enskilde", "Anhörig", "Närstående", "God man", "Förvaltare", "Vårdnadshavare",
+                   "Sjukvården", "Annan myndighet", "Övrigt"]
+# "Aktualiseringssätt": how it came in; an e-application is always "E-ansökan".
+Channel = Literal["E-ansökan", "Telefon", "Brev", "Besök", "Övrigt"]
+
+
+class LinkApplication(BaseModel):
+    """The "Koppla ansökan" dialog (CW-2)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_type: RecordType = Field(description="Aktualiseringstyp")
+    lss_services: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+        default_factory=list, max_length=10, description="LSS 9 § services; required with Begäran LSS")
+    caseworker_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="Handläggare: see GET /caseworkers?unit=")
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
+        description="Organisation")
+    from_whom: FromWhom = Field(description="Från vem")
+    channel: Channel = Field(default="E-ansökan", description="Aktualiseringssätt")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
+        Field(default=None, description="Orsak"))
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)] | None = Field(
+        default=None, description="Anteckning; defaults to the applicant's text")
+
+
+class DocumentOut(BaseModel):
+    id: uuid.UUID
+    doc_type: str
+    title: str
+    content_type: str
+    created_at: datetime
+
+
+class IntakeRecordOut(BaseModel):
+    """An intake record (aktualisering)."""
+
+    id: uuid.UUID
+    person_id: uuid.UUID
+    person_name: str
+    application_id: uuid.UUID | None
+    record_type: str
+    lss_services: list[str]
+    caseworker_id: str
+    caseworker_name: str
+    unit: str
+    from_whom: str
+    channel: str
+    reason: str | None
+    note: str
+    status: str
+    created_at: datetime
+    documents: list[DocumentOut]
+
+
+class LinkResult(BaseModel):
+    record_id: uuid.UUID
+    person_id: uuid.UUID
+    kundnummer: str
+    person_created: bool

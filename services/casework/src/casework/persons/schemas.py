@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.contact import EmailAddress, PhoneNumber
+from shared.contracts.casework import AlertRecipients
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    street: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{3} ?\d{2}$")]
+    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class Markers(BaseModel):
+    protected_identity: bool = Field(description="skyddad folkbokföring")
+    confidentiality_marking: bool = Field(description="sekretessmarkering")
+    secret_phone: bool = Field(description="hemligt telefonnummer")
+    interpreter_needed: bool = Field(description="tolkbehov")
+
+
+class EServiceOut(BaseModel):
+    """What is active: the banner of the person record."""
+
+    messages_enabled: bool
+    sms_alerts: bool
+    sms_phone: Literal[1, 2] | None
+    email_alerts: bool
+    alert_recipients: AlertRecipients
+
+
+class PersonOut(BaseModel):
+    """The person record (personbild)."""
+
+    id: uuid.UUID
+    name: str
+    personnummer: str
+    kundnummer: str
+    # Withheld (null) for persons with protected identity unless the reader has the permission.
+    address: Address | None
+    registered_address: Address | None
+    address_withheld: bool
+    municipality: str | None
+    county: str | None
+    phone1: str | None
+    phone2: str | None
+    phone3: str | None
+    email: str | None
+    markers: Markers
+    e_service: EServiceOut
+    updated_at: datetime
+
+
+class PersonSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    personnummer: str
+    kundnummer: str
+
+
+class PersonUpdate(BaseModel):
+    """Fields to change; a field left out stays, an explicit null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    address: Address | None = None
+    registered_address: Address | None = None
+    municipality: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    county: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    phone1: PhoneNumber | None = None
+    phone2: PhoneNumber | None = None
+    phone3: PhoneNumber | None = None
+    email: EmailAddress | None = None
+    protected_identity: bool | None = None
+    confidentiality_marking: bool | None = None
+    secret_phone: bool | None = None
+    interpreter_needed: bool | None = None
+
+
+class EServiceUpdate(BaseModel):
+    """Activate the e-service (CW-5): message function, SMS alerts to phone 1 or 2,
+    e-mail alerts, and who is alerted (citizen, related persons, or both)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages_enabled: bool
+    sms_alerts: bool = False
+    sms_phone: Literal[1, 2] | None = None
+    email_alerts: bool = False
+    alert_email: EmailAddress | None = Field(default=None, description="sets the person's e-mail")
+    alert_recipients: AlertRecipients = "citizen"
+
+
+class PersonSearch(BaseModel):
+    """Search by name, personnummer or customer number (CW-14)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+
+
+class AccessLogEntry(BaseModel):
+    at: str
+    actor: str
+    actor_role: str
+    action: str
+    object_type: str
+    object_id: str | None
+    outcome: str
+    reason: str | None

@@ -1,0 +1,223 @@
+"""The person record (CW-4), search (CW-14), e-service activation (CW-5, CW-6),
+contact updates from the citizen (journey 12) and the log review (loggkontroll)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework.models import Person
+from casework.persons import repository
+from casework.persons.access import may_see_protected_address, reach_person
+from casework.persons.schemas import (
+    AccessLogEntry,
+    Address,
+    EServiceOut,
+    EServiceUpdate,
+    Markers,
+    PersonOut,
+    PersonSearch,
+    PersonSummary,
+    PersonUpdate,
+)
+from shared import audit
+from shared.auth import User
+from shared.contact import normalize_mobile
+from shared.contracts.casework import AlertAddress, EServiceSettingsChanged
+from shared.contracts.intake import ContactDetailsChanged
+from shared.events import Envelope
+from shared.outbox import add_event
+from shared.personnummer import InvalidPersonnummer, Personnummer
+from shared.problems import Conflict, InvalidInput, NotFound
+
+SOURCE = "/omsorg/casework"
+MARKERS = ("protected_identity", "confidentiality_marking", "secret_phone", "interpreter_needed")
+ADDRESSES = {"address": "address_", "registered_address": "registered_"}
+
+
+def _address(person: Person, prefix: str) -> Address | None:
+    street = getattr(person, f"{prefix}street")
+    if street is None:
+        return None
+    return Address(street=street, postal_code=getattr(person, f"{prefix}postal_code"),
+                   city=getattr(person, f"{prefix}city"))
+
+
+def person_out(person: Person, user: User) -> PersonOut:
+    withheld = person.protected and not may_see_protected_address(user)
+    return PersonOut(
+        id=person.id, name=person.name, personnummer=person.pnr, kundnummer=person.kundnummer,
+        address=None if withheld else _address(person, "address_"),
+        registered_address=None if withheld else _address(person, "registered_"),
+        address_withheld=withheld, municipality=person.municipality, county=person.county,
+        phone1=person.phone1, phone2=person.phone2, phone3=person.phone3, email=person.email,
+        markers=Markers(**{m: getattr(person, m) for m in MARKERS}),
+        e_service=EServiceOut(messages_enabled=person.messages_enabled, sms_alerts=person.sms_alerts,
+                              sms_phone=person.sms_phone,  # type: ignore[arg-type]
+                              email_alerts=person.email_alerts,
+                              alert_recipients=person.alert_recipients),  # type: ignore[arg-type]
+        updated_at=person.updated_at)
+
+
+async def get_person(session: AsyncSession, user: User, person_id: uuid.UUID) -> PersonOut:
+    """The person record, address withheld for protected identities."""
+    return person_out(await reach_person(session, user, person_id, "read"), user)
+
+
+def _alert_addresses(person: Person) -> tuple[str | None, str | None]:
+    sms = getattr(person, f"phone{person.sms_phone}") if person.sms_alerts and person.sms_phone else None
+    return sms, person.email if person.email_alerts else None
+
+
+async def announce_e_service(session: AsyncSession, person: Person) -> None:
+    """Publish the person's e-service settings as they are now."""
+    sms_number, email = _alert_addresses(person)
+    related = []
+    if person.alert_recipients in ("related", "both"):
+        related = [AlertAddress(related_pnr=r.related_pnr,  # type: ignore[arg-type]
+                                name=r.related_name,
+                                sms_number=r.phone if r.sms_alerts else None,
+                                email=r.email if r.email_alerts else None)
+                   for r in await repository.alerted_relations(session, person.id)]
+    await add_event(session, EServiceSettingsChanged(
+        person_id=person.id, pnr=person.pnr, name=person.name,  # type: ignore[arg-type]
+        messages_enabled=person.messages_enabled, sms_number=sms_number, email=email,
+        alert_recipients=person.alert_recipients,  # type: ignore[arg-type]
+        related_alerts=related, protected_identity=person.protected,
+        changed_at=datetime.now(UTC)), SOURCE)
+
+
+async def update_person(session: AsyncSession, user: User, person_id: uuid.UUID, update: PersonUpdate
+                        ) -> PersonOut:
+    """Change the person record; alerts follow a changed alert address at once."""
+    person = await reach_person(session, user, person_id, "update", for_update=True)
+    before = (_alert_addresses(person), person.protected, person.name)
+    changes = update.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        if field in ADDRESSES:
+            for part in ("street", "postal_code", "city"):
+                setattr(person, ADDRESSES[field] + part, value[part] if value else None)
+        elif field in MARKERS or field == "name":
+            if value is None:
+                raise InvalidInput(f"'{field}' cannot be null.")
+            setattr(person, field, value)
+        else:
+            setattr(person, field, value)
+    _check_alert_addresses(person)
+    person.updated_at = datetime.now(UTC)
+    if person.messages_enabled and (_alert_addresses(person), person.protected, person.name) != before:
+        await announce_e_service(session, person)
+    await session.flush()
+    return person_out(person, user)
+
+
+def _check_alert_addresses(person: Person) -> None:
+    """SMS alerts need a mobile number in the chosen phone field, e-mail alerts an address."""
+    if person.sms_alerts:
+        if person.sms_phone not in (1, 2):
+            raise InvalidInput("SMS alerts need the choice of phone 1 or phone 2 (Telefon för SMS).")
+        number = getattr(person, f"phone{person.sms_phone}")
+        if not number:
+            raise InvalidInput(f"SMS alerts go to phone {person.sms_phone}, but the person has none.",
+                               field=f"phone{person.sms_phone}")
+        try:
+            normalize_mobile(number)
+        except ValueError:
+            raise InvalidInput(f"Phone {person.sms_phone} is not a mobile number and cannot receive SMS.",
+                               field=f"phone{person.sms_phone}") from None
+    if person.email_alerts and not person.email:
+        raise InvalidInput("E-mail alerts need an e-mail address.", field="alert_email")
+
+
+async def set_e_service(session: AsyncSession, user: User, person_id: uuid.UUID, update: EServiceUpdate
+                        ) -> PersonOut:
+    """Activate or change the e-service; effective at once (EServiceSettingsChanged)."""
+    person = await reach_person(session, user, person_id, "update", "e_service", for_update=True)
+    if not await repository.has_intake_record(session, person.id):
+        raise Conflict("The e-service can be activated from an intake record onward; the person has none.")
+    if (update.sms_alerts or update.email_alerts) and not update.messages_enabled:
+        raise InvalidInput("Alerts need the message function (Meddelande) to be on.")
+    if not update.sms_alerts and update.sms_phone is not None:
+        raise InvalidInput("'sms_phone' is only for SMS alerts.", field="sms_phone")
+    person.messages_enabled = update.messages_enabled
+    person.sms_alerts, person.sms_phone = update.sms_alerts, update.sms_phone
+    person.email_alerts = update.email_alerts
+    if update.alert_email is not None:
+        person.email = update.alert_email
+    person.alert_recipients = update.alert_recipients
+    _check_alert_addresses(person)
+    if update.alert_recipients != "citizen" and not await repository.alerted_relations(session, person.id):
+        raise InvalidInput("Related persons are to be alerted, but no relation has an alert flag set.",
+                           field="alert_recipients")
+    person.updated_at = datetime.now(UTC)
+    await announce_e_service(session, person)
+    await session.flush()
+    return person_out(person, user)
+
+
+_KUNDNUMMER = re.compile(r"^\d{1,9}$")
+_PNR_LIKE = re.compile(r"^\d{6,8}[-+]?\d{4}$")
+
+
+async def search(session: AsyncSession, user: User, form: PersonSearch) -> list[PersonSummary]:
+    """Persons of the caseworker's units by personnummer, customer number or name."""
+    query = form.query
+    if _PNR_LIKE.match(query):
+        try:
+            rows = await repository.search(session, list(user.units), pnr=str(Personnummer(query)))
+        except InvalidPersonnummer as exc:
+            raise InvalidInput(f"The personnummer is not valid: {exc}") from None
+    elif _KUNDNUMMER.match(query):
+        rows = await repository.search(session, list(user.units), kundnummer=query)
+    else:
+        rows = await repository.search(session, list(user.units), name=query)
+    await audit.record_many(session, (audit.AuditEntry(
+        actor=user.sub, actor_role="caseworker", action="search", object_type="person",
+        object_id=str(p.id), subject_pnr=p.pnr) for p in rows))
+    return [PersonSummary(id=p.id, name=p.name, personnummer=p.pnr, kundnummer=p.kundnummer) for p in rows]
+
+
+async def access_log(session: AsyncSession, user: User, person_id: uuid.UUID) -> list[AccessLogEntry]:
+    """Loggkontroll: who accessed the person's data in casework, newest first."""
+    person = await repository.get(session, person_id)
+    if person is None:
+        raise NotFound("There is no such person.")
+    rows = await audit.access_log(session, person.pnr)
+    # The review itself is an access to the person's data.
+    await audit.record(session, audit.AuditEntry(
+        actor=user.sub, actor_role="log_reviewer", action="read", object_type="access_log",
+        object_id=str(person_id), subject_pnr=person.pnr))
+    return [AccessLogEntry(**r.__dict__) for r in rows]
+
+
+async def on_contact_details_changed(session: AsyncSession, event: ContactDetailsChanged,
+                                     envelope: Envelope) -> None:
+    """The citizen changed mobile or e-mail in Mina sidor: update the person record,
+    and the alerts when they go to those addresses."""
+    person = await repository.by_pnr(session, str(event.pnr), for_update=True)
+    if person is None:
+        return  # not (yet) a person in casework: intake keeps the profile
+    before = _alert_addresses(person)
+    slot = person.sms_phone or 1  # the mobile is the phone SMS alerts use
+    changed = False
+    if getattr(person, f"phone{slot}") != event.mobile:
+        setattr(person, f"phone{slot}", event.mobile)
+        if event.mobile is None and person.sms_alerts:
+            person.sms_alerts, person.sms_phone = False, None  # no number left to alert
+        changed = True
+    if person.email != event.email:
+        person.email = event.email
+        if event.email is None:
+            person.email_alerts = False
+        changed = True
+    if not changed:
+        return
+    person.updated_at = datetime.now(UTC)
+    await audit.record(session, audit.AuditEntry(
+        actor=f"event:{envelope.source}", actor_role="citizen", action="update", object_type="person",
+        object_id=str(person.id), subject_pnr=person.pnr, reason="contact details changed by the citizen"))
+    if person.messages_enabled and _alert_addresses(person) != before:
+        await announce_e_service(session, person)

@@ -1,0 +1,33 @@
+"""Queries of relations and approvals."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework.models import Approval, Relation
+
+
+def add(session: AsyncSession, row: Relation | Approval) -> None:
+    session.add(row)
+
+
+async def relations_of(session: AsyncSession, person_id: uuid.UUID) -> list[Relation]:
+    query = select(Relation).where(Relation.person_id == person_id).order_by(Relation.created_at)
+    return list(await session.scalars(query))
+
+
+async def approvals_of(session: AsyncSession, person_id: uuid.UUID) -> list[Approval]:
+    query = (select(Approval).where(Approval.person_id == person_id, Approval.revoked_at.is_(None))
+             .order_by(Approval.valid_from, Approval.created_at))
+    return list(await session.scalars(query))
+
+
+async def approval(session: AsyncSession, approval_id: uuid.UUID, *, for_update: bool = False
+                   ) -> Approval | None:
+    query = select(Approval).where(Approval.id == approval_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.scalars(query)).one_or_none()

@@ -1,0 +1,170 @@
+"""Relations (CW-8) and approved related persons (CW-7).
+
+An approval lets a related person act for the citizen in the e-service inside
+its period. It can be given only once an investigation has started (the person
+has an intake record) and consent is registered; every change goes out as an
+event at once, so intake and messaging apply it without restarts or batches."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework.models import Approval, Person, Relation
+from casework.persons import repository as persons
+from casework.persons.access import reach_person
+from casework.persons.service import SOURCE, announce_e_service
+from casework.relations import repository
+from casework.relations.schemas import (
+    ApprovalCreate,
+    ApprovalOut,
+    ApprovalUpdate,
+    Party,
+    RelationCreate,
+    RelationOut,
+)
+from shared.auth import User
+from shared.contracts.casework import (
+    RelatedPersonApprovalChanged,
+    RelatedPersonApprovalRevoked,
+    RelatedPersonApproved,
+)
+from shared.documents import STOCKHOLM
+from shared.outbox import add_event
+from shared.problems import Conflict, InvalidInput, NotFound
+
+
+def one_year_after(day: date) -> date:
+    """The suggested end of an approval: one year on (28 Feb for a 29 Feb start)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def _relation_out(r: Relation) -> RelationOut:
+    return RelationOut(id=r.id, relation_type=r.relation_type,
+                       related=Party(personnummer=r.related_pnr, name=r.related_name),
+                       valid_from=r.valid_from, valid_to=r.valid_to, phone=r.phone, email=r.email,
+                       sms_alerts=r.sms_alerts, email_alerts=r.email_alerts)
+
+
+def _approval_out(a: Approval, person: Person) -> ApprovalOut:
+    today = datetime.now(STOCKHOLM).date()
+    return ApprovalOut(id=a.id, person_id=a.person_id,
+                       citizen=Party(personnummer=person.pnr, name=person.name),
+                       related=Party(personnummer=a.related_pnr, name=a.related_name),
+                       valid_from=a.valid_from, valid_to=a.valid_to, consent_info=a.consent_info,
+                       active=a.revoked_at is None and a.valid_from <= today <= a.valid_to,
+                       created_at=a.created_at, updated_at=a.updated_at)
+
+
+async def add_relation(session: AsyncSession, user: User, person_id: uuid.UUID, form: RelationCreate
+                       ) -> RelationOut:
+    """Register a relation; alerts include it at once when the citizen's record says so."""
+    person = await reach_person(session, user, person_id, "create", "relation", for_update=True)
+    if str(form.related_personnummer) == person.pnr:
+        raise InvalidInput("A person cannot be their own relation.", field="related_personnummer")
+    relation = Relation(
+        id=uuid.uuid4(), person_id=person.id, relation_type=form.relation_type,
+        related_pnr=str(form.related_personnummer), related_name=form.related_name,
+        valid_from=form.valid_from, valid_to=form.valid_to, phone=form.phone, email=form.email,
+        sms_alerts=form.sms_alerts, email_alerts=form.email_alerts, created_at=datetime.now(UTC))
+    repository.add(session, relation)
+    await session.flush()
+    if person.messages_enabled and person.alert_recipients != "citizen" and (
+            form.sms_alerts or form.email_alerts):
+        await announce_e_service(session, person)
+    return _relation_out(relation)
+
+
+async def list_relations(session: AsyncSession, user: User, person_id: uuid.UUID) -> list[RelationOut]:
+    """The person's relations."""
+    await reach_person(session, user, person_id, "list", "relation")
+    return [_relation_out(r) for r in await repository.relations_of(session, person_id)]
+
+
+def _overlaps(a: Approval, start: date, end: date) -> bool:
+    return a.valid_from <= end and start <= a.valid_to
+
+
+async def approve(session: AsyncSession, user: User, person_id: uuid.UUID, form: ApprovalCreate
+                  ) -> ApprovalOut:
+    """Approve a related person to act for the citizen (RelatedPersonApproved)."""
+    person = await reach_person(session, user, person_id, "create", "approval", for_update=True)
+    valid_to = form.valid_to or one_year_after(form.valid_from)
+    if valid_to < form.valid_from:
+        raise InvalidInput("The approval ends (valid_to) before it starts (valid_from).", field="valid_to")
+    if str(form.related_personnummer) == person.pnr:
+        raise InvalidInput("The related person must be someone else than the citizen.",
+                           field="related_personnummer")
+    if not await persons.has_intake_record(session, person.id):
+        raise Conflict("Related persons can be approved only once an investigation has started.")
+    if any(a.related_pnr == str(form.related_personnummer) and _overlaps(a, form.valid_from, valid_to)
+           for a in await repository.approvals_of(session, person.id)):
+        raise Conflict("This related person already has an approval that overlaps the period.")
+    now = datetime.now(UTC)
+    approval = Approval(id=uuid.uuid4(), person_id=person.id, related_pnr=str(form.related_personnummer),
+                        related_name=form.related_name, valid_from=form.valid_from, valid_to=valid_to,
+                        consent_info=form.consent_info, created_by=user.sub, created_at=now, updated_at=now)
+    repository.add(session, approval)
+    await session.flush()
+    await add_event(session, RelatedPersonApproved(
+        **_approval_facts(approval, person), approved_at=now), SOURCE)
+    return _approval_out(approval, person)
+
+
+def _approval_facts(a: Approval, person: Person) -> dict[str, object]:
+    return {"approval_id": a.id, "person_id": person.id, "citizen_pnr": person.pnr,
+            "citizen_name": person.name, "related_pnr": a.related_pnr, "related_name": a.related_name,
+            "valid_from": a.valid_from, "valid_to": a.valid_to}
+
+
+async def list_approvals(session: AsyncSession, user: User, person_id: uuid.UUID) -> list[ApprovalOut]:
+    """The person's approvals that are not revoked."""
+    person = await reach_person(session, user, person_id, "list", "approval")
+    return [_approval_out(a, person) for a in await repository.approvals_of(session, person_id)]
+
+
+async def _reach_approval(session: AsyncSession, user: User, approval_id: uuid.UUID, action: str
+                          ) -> tuple[Approval, Person]:
+    approval = await repository.approval(session, approval_id, for_update=True)
+    if approval is None or approval.revoked_at is not None:
+        raise NotFound("There is no such approval (or it was revoked).")
+    person = await reach_person(session, user, approval.person_id, action, "approval", str(approval_id))
+    return approval, person
+
+
+async def update_approval(session: AsyncSession, user: User, approval_id: uuid.UUID, form: ApprovalUpdate
+                          ) -> ApprovalOut:
+    """Edit an approval's period, name or consent information (RelatedPersonApprovalChanged)."""
+    approval, person = await _reach_approval(session, user, approval_id, "update")
+    changes = form.model_dump(exclude_unset=True)
+    for field in ("related_name", "valid_from", "valid_to"):
+        if field in changes and changes[field] is None:
+            raise InvalidInput(f"'{field}' cannot be null.", field=field)
+    for field, value in changes.items():
+        setattr(approval, field, value)
+    if approval.valid_to < approval.valid_from:
+        raise InvalidInput("The approval ends (valid_to) before it starts (valid_from).", field="valid_to")
+    now = datetime.now(UTC)
+    approval.updated_at = now
+    await session.flush()
+    await add_event(session, RelatedPersonApprovalChanged(
+        **_approval_facts(approval, person), changed_at=now), SOURCE)
+    return _approval_out(approval, person)
+
+
+async def revoke_approval(session: AsyncSession, user: User, approval_id: uuid.UUID) -> None:
+    """Remove an approval; the related person is refused from their next request on."""
+    approval, person = await _reach_approval(session, user, approval_id, "delete")
+    now = datetime.now(UTC)
+    approval.revoked_at = approval.updated_at = now
+    await session.flush()
+    await add_event(session, RelatedPersonApprovalRevoked(
+        approval_id=approval.id, person_id=person.id, citizen_pnr=person.pnr,  # type: ignore[arg-type]
+        related_pnr=approval.related_pnr, revoked_at=now), SOURCE)  # type: ignore[arg-type]
+
+
