@@ -25,6 +25,8 @@ BIND_HOST=${OMSORG_BIND_HOST:-127.0.0.1}
 
 export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}
 export OMSORG_ISSUER_URL=${OMSORG_ISSUER_URL:-http://127.0.0.1:$ISSUER_PORT}
+# The citizens' e-ID login: intake signs their tokens as this issuer.
+export OMSORG_CITIZEN_ISSUER_URL=${OMSORG_CITIZEN_ISSUER_URL:-http://127.0.0.1:${SERVICE_PORT[intake]}/auth}
 
 log() { printf '[omsorg] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -236,8 +238,12 @@ services_up() {
   for s in "${SERVICES[@]}"; do
     pid_alive "$s" && continue
     local prefix; prefix=$(upper "$s")
+    local own=()
+    # Intake's citizen-login signing key stays in the run folder across restarts.
+    if [ "$s" = intake ]; then own=("INTAKE_LOGIN_KEY_FILE=$RUN/intake/login-key.pem"); fi
     spawn "$s" env "${prefix}_DATABASE_URL=$(database_url "$s")" \
       "${prefix}_KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS" "${prefix}_ISSUER_URL=$OMSORG_ISSUER_URL" \
+      "${prefix}_CITIZEN_ISSUER_URL=$OMSORG_CITIZEN_ISSUER_URL" "${own[@]}" \
       "$VENV/bin/python" -m uvicorn "$s.app:app" --host "$BIND_HOST" --port "${SERVICE_PORT[$s]}" --no-access-log
   done
   wait_http "http://127.0.0.1:$ISSUER_PORT/.well-known/openid-configuration" issuer

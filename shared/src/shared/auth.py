@@ -57,49 +57,64 @@ class User:
 
 @dataclass
 class JwksVerifier:
-    """Verifies RS256 tokens of one issuer; refetches the JWKS on an unknown key id."""
+    """Verifies RS256 tokens against the JWKS of the issuer their `iss` names, if
+    that issuer is trusted: the staff IdP, and the citizen login for citizens only.
+    Refetches an issuer's JWKS on an unknown key id."""
 
     issuer_url: str
     audience: str
+    # Intake's e-ID login (IN-1); None: only the staff IdP is trusted.
+    citizen_issuer_url: str | None = None
     refetch_interval: float = 30.0
-    _keys: dict[str, Any] = field(default_factory=dict)
-    _fetched_at: float = 0.0
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # issuer -> kid -> key
+    _fetched_at: dict[str, float] = field(default_factory=dict)
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 
-    async def _refresh(self) -> None:
-        async with self._lock:
-            if time.monotonic() - self._fetched_at < self.refetch_interval and self._keys:
+    @property
+    def issuers(self) -> frozenset[str]:
+        return frozenset(i for i in (self.issuer_url, self.citizen_issuer_url) if i)
+
+    async def _refresh(self, issuer: str) -> None:
+        async with self._locks.setdefault(issuer, asyncio.Lock()):
+            if (time.monotonic() - self._fetched_at.get(issuer, 0.0) < self.refetch_interval
+                    and self._keys.get(issuer)):
                 return
             async with httpx.AsyncClient(timeout=5) as client:
-                discovery = (await client.get(f"{self.issuer_url}/.well-known/openid-configuration")).json()
+                discovery = (await client.get(f"{issuer}/.well-known/openid-configuration")).json()
                 jwks = (await client.get(discovery["jwks_uri"])).json()
-            self._keys = {k["kid"]: jwt.PyJWK(k).key for k in jwks["keys"]}
-            self._fetched_at = time.monotonic()
+            self._keys[issuer] = {k["kid"]: jwt.PyJWK(k).key for k in jwks["keys"]}
+            self._fetched_at[issuer] = time.monotonic()
 
-    async def _key(self, kid: str) -> Any:
-        if kid not in self._keys:
+    async def _key(self, issuer: str, kid: str) -> Any:
+        if kid not in self._keys.get(issuer, {}):
             try:
-                await self._refresh()
+                await self._refresh(issuer)
             except (httpx.HTTPError, KeyError, ValueError) as exc:
                 raise Unavailable("The identity provider's keys cannot be fetched.") from exc
-        if kid not in self._keys:
+        if kid not in self._keys.get(issuer, {}):
             raise NotAuthenticated("The token is signed by an unknown key.")
-        return self._keys[kid]
+        return self._keys[issuer][kid]
 
     async def verify(self, token: str) -> User:
         try:
             kid = jwt.get_unverified_header(token).get("kid", "")
-            claims = jwt.decode(token, await self._key(kid), algorithms=["RS256"],
-                                audience=self.audience, issuer=self.issuer_url,
+            # Only to pick the JWKS: the signature and `iss` are verified below.
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            if not isinstance(issuer, str) or issuer not in self.issuers:
+                raise NotAuthenticated("The token's issuer is not trusted.")
+            claims = jwt.decode(token, await self._key(issuer, kid), algorithms=["RS256"],
+                                audience=self.audience, issuer=issuer,
                                 options={"require": ["exp", "sub", "iss", "aud"]})
         except jwt.PyJWTError as exc:
             raise NotAuthenticated(f"The token is not valid ({type(exc).__name__}).") from exc
+        roles = frozenset(claims.get("roles", []))
+        if issuer == self.citizen_issuer_url and roles != {Role.CITIZEN}:
+            raise NotAuthenticated("The citizen login issuer vouches for citizens only.")
         try:
             pnr = Personnummer(claims["pnr"]) if claims.get("pnr") else None
         except InvalidPersonnummer as exc:
             raise NotAuthenticated("The token's personnummer is not valid.") from exc
-        return User(sub=str(claims["sub"]), name=str(claims.get("name", "")),
-                    roles=frozenset(claims.get("roles", [])), pnr=pnr,
+        return User(sub=str(claims["sub"]), name=str(claims.get("name", "")), roles=roles, pnr=pnr,
                     units=tuple(claims.get("units", [])), provider_id=claims.get("provider_id"))
 
 

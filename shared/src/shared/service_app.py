@@ -71,7 +71,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.broker = broker
-        app.state.verifier = JwksVerifier(settings.issuer_url, settings.token_audience)
+        app.state.verifier = JwksVerifier(settings.issuer_url, settings.token_audience,
+                                          settings.citizen_issuer_url)
         app.state.migrations_head = migrations_head(spec.service_dir)
         app.state.consumer = InboxConsumer(broker, app.state.sessionmaker, spec.name,
                                            settings.consumer_max_attempts,

@@ -1,0 +1,48 @@
+"""Tables of the citizen e-ID login (IN-1): one row per BankID order, and the
+development simulator's own orders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from intake.models import Base
+
+
+class LoginTransaction(Base):
+    """A citizen's e-ID login: one order at the e-ID backend, and whether it
+    has given out its token."""
+
+    __tablename__ = "login_transactions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    backend: Mapped[str] = mapped_column(String(16))  # simulator | bankid
+    order_ref: Mapped[str] = mapped_column(String(100))
+    auto_start_token: Mapped[str] = mapped_column(String(100))
+    qr_start_token: Mapped[str] = mapped_column(String(100))
+    # Signs the animated QR code; never leaves the server, cleared when the login ends.
+    qr_start_secret: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))  # pending | failed | complete
+    hint_code: Mapped[str | None] = mapped_column(String(40))
+    # When the backend's auth answered: the QR code's seconds count from here.
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    token_issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SimulatedOrder(Base):
+    """DEVELOPMENT e-ID simulator: what one order answers to collect. Kept in
+    the database so every intake replica sees the same order."""
+
+    __tablename__ = "eid_simulator_orders"
+
+    order_ref: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # As the tester chose it, unvalidated: the login must reject a bad one.
+    personal_number: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str] = mapped_column(String(32))  # complete | userCancel | expiredTransaction
+    collects: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,40 @@
+"""Queries of the e-ID login and of the development simulator's orders."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from intake.login.models import LoginTransaction, SimulatedOrder
+
+
+def add_login(session: AsyncSession, login: LoginTransaction) -> None:
+    session.add(login)
+
+
+async def get_login(session: AsyncSession, login_id: uuid.UUID, *, lock: bool = False
+                    ) -> LoginTransaction | None:
+    # lock: collect holds the row while it asks the backend, so two concurrent
+    # collects (on any replica) cannot both hand out a token.
+    query = select(LoginTransaction).where(LoginTransaction.id == login_id)
+    if lock:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+def add_simulated_order(session: AsyncSession, order: SimulatedOrder) -> None:
+    session.add(order)
+
+
+async def count_simulated_collect(session: AsyncSession, order_ref: str) -> SimulatedOrder | None:
+    """Count one more collect of the order, and return it; None if unknown."""
+    query = (update(SimulatedOrder).where(SimulatedOrder.order_ref == order_ref)
+             .values(collects=SimulatedOrder.collects + 1).returning(SimulatedOrder))
+    return await session.scalar(query)
+
+
+async def delete_simulated_order(session: AsyncSession, order_ref: str) -> bool:
+    result = await session.execute(delete(SimulatedOrder).where(SimulatedOrder.order_ref == order_ref))
+    return bool(getattr(result, "rowcount", 0))
