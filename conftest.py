@@ -176,3 +176,109 @@ def new_personnummer() -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
+
+
+class TopicWatch:
+    """Reads the events published on a topic from the moment it is opened, to
+    assert what a service told the rest of the system."""
+
+    def __init__(self, stack: Stack, topic: str) -> None:
+        from aiokafka import AIOKafkaConsumer
+
+        self.topic = topic
+        self.bootstrap = stack.infra.kafka_bootstrap
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=stack.infra.kafka_bootstrap,
+                                         enable_auto_commit=False)
+
+    async def __aenter__(self) -> TopicWatch:
+        from aiokafka import AIOKafkaProducer, TopicPartition
+        from aiokafka.errors import KafkaError
+
+        # The producer's metadata call is the public way to learn a topic's partitions.
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
+        await producer.start()
+        try:
+            ids = await producer.partitions_for(self.topic)
+        except KafkaError:
+            ids = set()
+        finally:
+            await producer.stop()
+        await self.consumer.start()
+        partitions = [TopicPartition(self.topic, p) for p in sorted(ids)]
+        if not partitions:
+            await self.consumer.stop()
+            pytest.fail(f"topic {self.topic} does not exist: run deploy/kafka_admin.py create-topics")
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_end(*partitions)
+        for tp in partitions:  # pin the positions now, before the action under test
+            await self.consumer.position(tp)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+
+    async def next(self, ce_type: str, key: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The next event of `ce_type` with Kafka key `key`, as {headers, key, data}."""
+        import json
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            batches = await self.consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                for record in records:
+                    headers = {k: v.decode() for k, v in record.headers}
+                    if headers.get("ce_type") == ce_type and record.key == key.encode():
+                        return {"headers": headers, "key": record.key.decode(),
+                                "data": json.loads(record.value)}
+        pytest.fail(f"no {ce_type} with key {key} on {self.topic} within {timeout}s")
+
+
+async def caseworker_token(stack: Stack, name: str = "Marita Aronsson", unit: str = "testenhet",
+                           extra_roles: tuple[str, ...] = (), sub: str | None = None) -> str:
+    claims: dict[str, Any] = {"name": name, "units": [unit], "extra_roles": list(extra_roles)}
+    if sub:
+        claims["sub"] = sub
+    return await stack.token("caseworker", **claims)
+
+
+async def submit_application(http: httpx.AsyncClient, stack: Stack, citizen: str, entry: str = "sol",
+                             services: tuple[str, ...] = ("trygghetslarm",),
+                             description: str = "Jag trillar då och då och känner mig otrygg"
+                             ) -> dict[str, Any]:
+    response = await http.post(f"{stack.url('intake')}/applications", headers=bearer(citizen),
+                               json={"entry": entry, "services": list(services), "description": description})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def arrived_in_casework(http: httpx.AsyncClient, stack: Stack, caseworker: str, application_id: str
+                              ) -> dict[str, Any]:
+    """The e-application's detail, once casework has received it."""
+    async def detail() -> dict[str, Any] | None:
+        response = await http.get(f"{stack.url('casework')}/e-applications/{application_id}",
+                                  headers=bearer(caseworker))
+        return response.json() if response.status_code == 200 else None
+
+    return dict(await eventually(detail))
+
+
+def link_form(caseworker_sub: str, **overrides: Any) -> dict[str, Any]:
+    """The "Koppla ansökan" dialog as a caseworker fills it in for simplified handling."""
+    return {"record_type": "Förenklad handläggning", "caseworker_id": caseworker_sub, "unit": "testenhet",
+            "from_whom": "Den enskilde", "channel": "E-ansökan", **overrides}
+
+
+async def linked_person(http: httpx.AsyncClient, stack: Stack, citizen_pnr: str,
+                        citizen_name: str = "Annika Test", unit: str = "testenhet"
+                        ) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """A citizen who applied and whose application a caseworker of `unit` linked:
+    (the link result, that caseworker's token, the application)."""
+    citizen = await stack.token("citizen", pnr=citizen_pnr, name=citizen_name)
+    application = await submit_application(http, stack, citizen)
+    sub = f"cw-{uuid.uuid4().hex[:8]}"
+    caseworker = await caseworker_token(stack, unit=unit, sub=sub)
+    await arrived_in_casework(http, stack, caseworker, application["id"])
+    response = await http.post(f"{stack.url('casework')}/e-applications/{application['id']}/link",
+                               headers=bearer(caseworker), json=link_form(sub, unit=unit))
+    assert response.status_code == 201, response.text
+    return dict(response.json()), caseworker, application

@@ -5,7 +5,6 @@ All five services run as real processes on real Kafka and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from typing import Any
 
@@ -13,15 +12,11 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from conftest import Stack, bearer, eventually, new_personnummer
+from conftest import Stack, bearer, caseworker_token, eventually, new_personnummer
 
 
 async def citizen_token(stack: Stack, pnr: str | None = None, name: str = "Tolvan Tolvansson") -> str:
     return await stack.token("citizen", pnr=pnr or new_personnummer(), name=name)
-
-
-async def caseworker_token(stack: Stack) -> str:
-    return await stack.token("caseworker", name="Marita Aronsson", units=["testenhet"])
 
 
 async def inbox_item(http: httpx.AsyncClient, stack: Stack, token: str, application_id: str,

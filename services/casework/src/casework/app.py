@@ -9,6 +9,7 @@ from casework.intake_records.endpoints import router as intake_records_router
 from casework.persons.endpoints import router as persons_router
 from casework.relations.endpoints import router as relations_router
 from casework.staff.endpoints import router as staff_router
+from shared.access_log import router as access_log_router
 from shared.contracts import casework as events
 from shared.service_app import ServiceSpec, create_service_app
 
@@ -18,7 +19,8 @@ app = create_service_app(ServiceSpec(
     description="Caseworkers handle e-applications, persons, intake records and cases.",
     settings=Settings(),  # type: ignore[call-arg]
     service_dir=Path(__file__).resolve().parents[2],
-    routers=[e_applications_router, intake_records_router, persons_router, relations_router, staff_router],
+    routers=[e_applications_router, intake_records_router, persons_router, relations_router, staff_router,
+             access_log_router],
     publishes=[events.ApplicationLinked, events.CaseworkerAssigned, events.EServiceSettingsChanged,
                events.RelatedPersonApproved, events.RelatedPersonApprovalChanged,
                events.RelatedPersonApprovalRevoked],

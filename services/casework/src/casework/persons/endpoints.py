@@ -6,13 +6,13 @@ from fastapi import APIRouter
 
 from casework.persons import service
 from casework.persons.schemas import (
-    AccessLogEntry,
     EServiceUpdate,
     PersonOut,
     PersonSearch,
     PersonSummary,
     PersonUpdate,
 )
+from shared.access_log import AccessLogEntry
 from shared.auth import Caseworker, LogReviewer
 from shared.db import Session
 from shared.problems import (

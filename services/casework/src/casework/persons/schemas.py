@@ -106,14 +106,3 @@ class PersonSearch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-
-
-class AccessLogEntry(BaseModel):
-    at: str
-    actor: str
-    actor_role: str
-    action: str
-    object_type: str
-    object_id: str | None
-    outcome: str
-    reason: str | None

@@ -13,7 +13,6 @@ from casework.models import Person
 from casework.persons import repository
 from casework.persons.access import may_see_protected_address, reach_person
 from casework.persons.schemas import (
-    AccessLogEntry,
     Address,
     EServiceOut,
     EServiceUpdate,
@@ -24,6 +23,7 @@ from casework.persons.schemas import (
     PersonUpdate,
 )
 from shared import audit
+from shared.access_log import AccessLogEntry
 from shared.auth import User
 from shared.contact import normalize_mobile
 from shared.contracts.casework import AlertAddress, EServiceSettingsChanged
