@@ -231,3 +231,26 @@ async def test_concurrent_applications_all_arrive_exactly_once(stack: Stack, htt
         return set(ids) <= set(listed) and len(listed) == len(set(listed))
 
     await eventually(all_there, timeout=20)
+
+
+async def test_inbox_filters_by_entry_point_and_category(stack: Stack, http: httpx.AsyncClient) -> None:
+    token = await citizen_token(stack)
+    sol = await http.post(f"{stack.url('intake')}/applications", headers=bearer(token), json={
+        "entry": "sol", "services": ["trygghetslarm"], "description": "Larm"})
+    lss = await http.post(f"{stack.url('intake')}/applications", headers=bearer(token), json={
+        "entry": "lss", "services": ["lss_korttidsvistelse"], "description": "Korttids"})
+    cw = await caseworker_token(stack)
+    sol_id, lss_id = sol.json()["id"], lss.json()["id"]
+
+    async def both_arrived() -> bool:
+        return bool(await inbox_item(http, stack, cw, sol_id) and await inbox_item(http, stack, cw, lss_id))
+
+    await eventually(both_arrived)
+    assert await inbox_item(http, stack, cw, lss_id, entry="lss")
+    assert not await inbox_item(http, stack, cw, sol_id, entry="lss")
+    assert await inbox_item(http, stack, cw, sol_id, category="Trygghetslarm")
+    assert not await inbox_item(http, stack, cw, lss_id, category="Trygghetslarm")
+    assert await inbox_item(http, stack, cw, lss_id, category="Korttidsvistelse LSS", entry="lss")
+    bad = await http.get(f"{stack.url('casework')}/e-applications", headers=bearer(cw),
+                         params={"entry": "ifo"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
