@@ -70,3 +70,6 @@ async def on_caseworker_assigned(session: AsyncSession, event: CaseworkerAssigne
         "record_id": event.record_id, "citizen_pnr": str(event.citizen_pnr),
         "caseworker_id": event.caseworker_id, "caseworker_name": event.caseworker_name,
         "unit": event.unit, "assigned_at": event.assigned_at})
+    await audit.record(session, audit.AuditEntry(
+        actor=f"event:{envelope.source}", actor_role="system", action="update", object_type="contact",
+        object_id=str(event.record_id), subject_pnr=str(event.citizen_pnr)))

@@ -80,6 +80,14 @@ async def on_approved(session: AsyncSession, event: RelatedPersonApproved | Rela
         "related_pnr": str(event.related_pnr), "related_name": event.related_name,
         "valid_from": event.valid_from, "valid_to": event.valid_to, "revoked_at": None,
         "changed_at": changed_at})
+    await _audit_projection(session, envelope, event.approval_id, str(event.citizen_pnr))
+
+
+async def _audit_projection(session: AsyncSession, envelope: Envelope, approval_id: uuid.UUID,
+                            citizen_pnr: str) -> None:
+    await audit.record(session, audit.AuditEntry(
+        actor=f"event:{envelope.source}", actor_role="system", action="update",
+        object_type="representation", object_id=str(approval_id), subject_pnr=citizen_pnr))
 
 
 async def on_revoked(session: AsyncSession, event: RelatedPersonApprovalRevoked, envelope: Envelope
@@ -91,3 +99,4 @@ async def on_revoked(session: AsyncSession, event: RelatedPersonApprovalRevoked,
     if representation.changed_at <= event.revoked_at:
         representation.revoked_at = event.revoked_at
         representation.changed_at = event.revoked_at
+        await _audit_projection(session, envelope, event.approval_id, str(event.citizen_pnr))
