@@ -282,3 +282,23 @@ async def linked_person(http: httpx.AsyncClient, stack: Stack, citizen_pnr: str,
                                headers=bearer(caseworker), json=link_form(sub, unit=unit))
     assert response.status_code == 201, response.text
     return dict(response.json()), caseworker, application
+
+
+async def bankid_login(http: httpx.AsyncClient, stack: Stack, pnr: str, name: str) -> str:
+    """Log in as a citizen through intake's BankID login (the simulator); the citizen token."""
+    intake = stack.url("intake")
+    started = await http.post(f"{intake}/login/bankid", json={
+        "simulate": {"personnummer": pnr, "name": name, "outcome": "complete"}})
+    assert started.status_code == 201, started.text
+    login_id = started.json()["login_id"]
+    # The simulator answers pending once, then complete; no need to wait the two
+    # seconds BankID asks for between collects.
+    for _ in range(5):
+        response = await http.post(f"{intake}/login/bankid/{login_id}/collect")
+        assert response.status_code == 200, response.text
+        result = response.json()
+        if result["status"] == "complete":
+            return str(result["access_token"])
+        if result["status"] == "failed":
+            pytest.fail(f"the BankID login failed ({result['hint_code']})")
+    pytest.fail("the BankID login did not complete")

@@ -26,9 +26,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.config import Settings
+from intake.login import service
 from intake.login.bankid import BankIdClient
+from intake.login.schemas import Simulation
 from shared.problems import Conflict, InvalidInput, ServiceError, Unavailable
 
 # ------------------------------------------------------------- certificates ---
@@ -318,6 +321,15 @@ async def test_a_server_not_signed_by_the_configured_ca_is_not_trusted(
 async def test_bankid_out_of_reach_is_unavailable(bankid: RunningFake, pki: Pki) -> None:
     with pytest.raises(Unavailable):
         await _client(bankid, pki, base_url=f"https://127.0.0.1:{_free_port()}/rp/v6.0").auth("192.0.2.10")
+
+
+async def test_simulate_is_refused_when_bankid_answers(bankid: RunningFake, fake: FakeBankId, pki: Pki
+                                                       ) -> None:
+    # Refused before any order starts or anything is stored: the session stays unbound.
+    with pytest.raises(InvalidInput, match="simulator") as raised:
+        await service.start(AsyncSession(), _client(bankid, pki), "192.0.2.10", Simulation())
+    assert raised.value.status == 422
+    assert fake.requests == []
 
 
 # ---------------------------------------------------------- configuration ---

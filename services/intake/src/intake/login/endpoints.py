@@ -31,13 +31,13 @@ Backend = Annotated[EidBackend, Depends(_backend)]
 
 @router.post("/login/bankid", status_code=status.HTTP_201_CREATED,
              responses=problem_responses(InvalidInput, Conflict, Unavailable))
-async def start_login(request: Request, session: Session, setup: Setup, backend: Backend,
-                      start: LoginStart | None = None) -> LoginStarted:
+async def start_login(request: Request, session: Session, backend: Backend, start: LoginStart | None = None
+                      ) -> LoginStarted:
     """Start a BankID login for the user at this request's address."""
     if request.client is None:
         raise InvalidInput("The client's address is unknown; BankID needs it.")
     simulate = start.simulate if start else None
-    return await service.start(session, setup, backend, request.client.host, simulate)
+    return await service.start(session, backend, request.client.host, simulate)
 
 
 @router.get("/login/bankid/{login_id}/qr", responses=problem_responses(NotFound, Conflict))

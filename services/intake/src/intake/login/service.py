@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 METHOD = "bankid"  # the token's `amr`: the simulator stands in for BankID
 
 
-async def start(session: AsyncSession, setup: LoginSetup, backend: EidBackend, end_user_ip: str,
-                simulate: Simulation | None) -> LoginStarted:
+async def start(session: AsyncSession, backend: EidBackend, end_user_ip: str, simulate: Simulation | None
+                ) -> LoginStarted:
     """Start an e-ID order for the user at `end_user_ip`."""
     if simulate is not None:
         if not isinstance(backend, Simulator):
@@ -52,7 +52,7 @@ async def qr(session: AsyncSession, setup: LoginSetup, login_id: uuid.UUID) -> Q
     login = await _get(session, login_id)
     seconds = _seconds_since_start(login)
     if login.status != "pending" or login.qr_start_secret is None:
-        raise Conflict("The login has ended: start a new one.", status=login.status)
+        raise Conflict("The login has ended: start a new one.", login_status=login.status)
     if seconds >= setup.qr_seconds:
         raise Conflict("The QR code was not scanned in time: start a new login.")
     return QrCode(qr_data=qr_data(login.qr_start_token, login.qr_start_secret, seconds))
