@@ -273,7 +273,7 @@ async def linked_person(http: httpx.AsyncClient, stack: Stack, citizen_pnr: str,
                         ) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """A citizen who applied and whose application a caseworker of `unit` linked:
     (the link result, that caseworker's token, the application)."""
-    citizen = await stack.token("citizen", pnr=citizen_pnr, name=citizen_name)
+    citizen = await bankid_login(http, stack, citizen_pnr, citizen_name)
     application = await submit_application(http, stack, citizen)
     sub = f"cw-{uuid.uuid4().hex[:8]}"
     caseworker = await caseworker_token(stack, unit=unit, sub=sub)

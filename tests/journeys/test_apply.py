@@ -12,7 +12,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from conftest import Stack, bearer, caseworker_token, eventually, new_personnummer
+from conftest import Stack, bankid_login, bearer, caseworker_token, eventually, new_personnummer
 
 
 async def citizen_token(stack: Stack, pnr: str | None = None, name: str = "Tolvan Tolvansson") -> str:
@@ -30,7 +30,7 @@ async def inbox_item(http: httpx.AsyncClient, stack: Stack, token: str, applicat
 async def test_citizen_applies_and_every_caseworker_sees_it_as_new(
         stack: Stack, http: httpx.AsyncClient) -> None:
     pnr = new_personnummer()
-    token = await citizen_token(stack, pnr, name="Annika Test")
+    token = await bankid_login(http, stack, pnr, "Annika Test")  # the citizen's own e-ID
     catalogue = (await http.get(f"{stack.url('intake')}/catalogue")).json()
     sol_codes = {c["code"] for c in catalogue if c["entry"] == "sol"}
     assert {"sarskilt_boende", "hemtjanst", "trygghetslarm"} <= sol_codes

@@ -16,6 +16,7 @@ from conftest import (
     Stack,
     TopicWatch,
     arrived_in_casework,
+    bankid_login,
     bearer,
     caseworker_token,
     eventually,
@@ -28,7 +29,7 @@ from conftest import (
 async def test_linking_creates_person_record_and_pdf_and_the_citizen_sees_it_received(
         stack: Stack, http: httpx.AsyncClient) -> None:
     pnr = new_personnummer()
-    citizen = await stack.token("citizen", pnr=pnr, name="Annika Test")
+    citizen = await bankid_login(http, stack, pnr, "Annika Test")
     application = await submit_application(http, stack, citizen, services=("hemtjanst", "trygghetslarm"))
     sub = f"marita-{uuid.uuid4().hex[:6]}"
     marita = await caseworker_token(stack, sub=sub)

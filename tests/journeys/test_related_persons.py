@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from conftest import Stack, TopicWatch, bearer, eventually, linked_person, new_personnummer
+from conftest import Stack, TopicWatch, bankid_login, bearer, eventually, linked_person, new_personnummer
 
 TODAY = datetime.now(ZoneInfo("Europe/Stockholm")).date()
 
@@ -28,7 +28,7 @@ async def test_related_person_acts_for_the_citizen_only_inside_the_approval(
     citizen_pnr, related_pnr = new_personnummer(), new_personnummer()
     link, cw, application = await linked_person(http, stack, citizen_pnr, citizen_name="Annika Test")
     casework, intake = stack.url("casework"), stack.url("intake")
-    related = await stack.token("citizen", pnr=related_pnr, name="Josefine Test")
+    related = await bankid_login(http, stack, related_pnr, "Josefine Test")  # their own e-ID
 
     async with TopicWatch(stack, "casework.persons.v1") as persons:
         response = await http.post(f"{casework}/persons/{link['person_id']}/approvals", headers=bearer(cw),
