@@ -75,7 +75,8 @@ async def test_a_caseworker_of_another_unit_cannot_reach_the_person(stack: Stack
         ("PUT", f"{person_url}/e-service", {"messages_enabled": True}),
         ("GET", f"{person_url}/approvals", None), ("GET", f"{person_url}/relations", None),
         ("POST", f"{person_url}/approvals", {"related_personnummer": new_personnummer(),
-                                             "related_name": "X Y", "valid_from": "2026-01-01"}),
+                                             "related_name": "X Y", "valid_from": "2026-01-01",
+                                             "consent_registered": True}),
         ("GET", f"{person_url}/intake-records", None),
         ("GET", f"{casework}/intake-records/{link['record_id']}", None),
         ("GET", f"{casework}/documents/{document_id}", None),
@@ -134,7 +135,8 @@ async def test_a_related_person_before_the_period_is_refused(stack: Stack, http:
     response = await http.post(f"{stack.url('casework')}/persons/{link['person_id']}/approvals",
                                headers=bearer(cw), json={
                                    "related_personnummer": related_pnr, "related_name": "Framtida Test",
-                                   "valid_from": (today + timedelta(days=7)).isoformat()})
+                                   "valid_from": (today + timedelta(days=7)).isoformat(),
+                                   "consent_registered": True})
     assert response.status_code == 201
     related = await stack.token("citizen", pnr=related_pnr, name="Framtida Test")
 

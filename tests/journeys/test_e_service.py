@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from conftest import Stack, TopicWatch, bearer, eventually, linked_person, new_personnummer
+from conftest import Stack, TopicWatch, bankid_login, bearer, eventually, linked_person, new_personnummer
 
 SETTINGS_CHANGED = "se.omsorg.casework.person.e-service-settings-changed.v1"
 
@@ -132,10 +132,39 @@ async def test_profile_bad_input_is_refused_and_nothing_written(stack: Stack, ht
                            json={"mobile": "0701234567", "email": "t@example.se"})).status_code == 200
     for body in ({"mobile": "011-123456", "email": None},  # not a mobile: no SMS there
                  {"mobile": "07012", "email": None}, {"mobile": None, "email": "t@@example"},
-                 {"mobile": None}, {"mobile": None, "email": None, "pnr": "191212121212"}):
+                 {}, {"mobile": None, "email": None, "pnr": "191212121212"}, {"mobile": 46701234567}):
         response = await http.put(url, headers=bearer(citizen), json=body)
         assert response.status_code == 422, (body, response.text)
         assert response.headers["content-type"] == "application/problem+json"
     own = (await http.get(url, headers=bearer(citizen))).json()
     assert (own["mobile"], own["email"]) == ("+46701234567", "t@example.se")
     assert (await http.put(url, json={"mobile": None, "email": None})).status_code == 401
+
+
+async def test_contact_details_set_before_the_first_link_reach_the_new_person(
+        stack: Stack, http: httpx.AsyncClient) -> None:
+    pnr = new_personnummer()
+    citizen = await bankid_login(http, stack, pnr, "Annika Test")
+    async with TopicWatch(stack, "intake.citizens.v1") as citizens:
+        first = await http.put(f"{stack.url('intake')}/profile", headers=bearer(citizen),
+                               json={"mobile": "0701234567", "email": "annika@example.se"})
+        assert first.status_code == 200
+        event = await citizens.next("se.omsorg.intake.citizen.contact-details-changed.v1",
+                                    first.json()["citizen_id"])
+    assert pnr not in event["key"] and pnr not in str(event["headers"])
+    # Changing only the e-mail leaves the mobile as it is.
+    only_email = await http.put(f"{stack.url('intake')}/profile", headers=bearer(citizen),
+                                json={"email": "annika.ny@example.se"})
+    assert only_email.json()["mobile"] == "+46701234567"
+    assert only_email.json()["email"] == "annika.ny@example.se"
+
+    # Whichever comes first, the link or the contact events, the record ends up with both.
+    link, cw, _ = await linked_person(http, stack, pnr)
+
+    async def adopted() -> dict[str, Any] | None:
+        person = (await http.get(f"{stack.url('casework')}/persons/{link['person_id']}",
+                                 headers=bearer(cw))).json()
+        return person if person["email"] == "annika.ny@example.se" else None
+
+    person = await eventually(adopted)
+    assert person["phone1"] == "+46701234567"

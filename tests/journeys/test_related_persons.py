@@ -33,7 +33,7 @@ async def test_related_person_acts_for_the_citizen_only_inside_the_approval(
     async with TopicWatch(stack, "casework.persons.v1") as persons:
         response = await http.post(f"{casework}/persons/{link['person_id']}/approvals", headers=bearer(cw),
                                    json={"related_personnummer": related_pnr, "related_name": "Josefine Test",
-                                         "valid_from": TODAY.isoformat(),
+                                         "valid_from": TODAY.isoformat(), "consent_registered": True,
                                          "consent_info": "Samtycke inhämtat muntligt"})
         assert response.status_code == 201, response.text
         approval = response.json()
@@ -132,7 +132,7 @@ async def test_approval_and_relation_bad_input_is_refused_and_nothing_written(
     link, cw, _ = await linked_person(http, stack, citizen_pnr)
     person_url = f"{stack.url('casework')}/persons/{link['person_id']}"
     good = {"related_personnummer": related_pnr, "related_name": "Josefine Test",
-            "valid_from": TODAY.isoformat()}
+            "valid_from": TODAY.isoformat(), "consent_registered": True}
     approval_cases: list[tuple[dict[str, Any], int]] = [
         ({**good, "valid_to": (TODAY - timedelta(days=1)).isoformat()}, 422),  # dates inverted
         ({**good, "related_personnummer": citizen_pnr}, 422),  # approving the citizen themself
@@ -141,6 +141,10 @@ async def test_approval_and_relation_bad_input_is_refused_and_nothing_written(
         ({k: v for k, v in good.items() if k != "valid_from"}, 422),  # from is required
         ({**good, "related_name": "  "}, 422),
         ({**good, "valid_from": "2024-02-30"}, 422),
+        ({**good, "valid_from": "9999-06-01"}, 422),  # no year after it
+        ({**good, "consent_registered": False}, 422),  # consent first (CW-7)
+        ({k: v for k, v in good.items() if k != "consent_registered"}, 422),
+        ({**good, "consent_info": "x\u0000y"}, 422),  # text the database cannot store
         ({**good, "citizen_pnr": citizen_pnr}, 422),
     ]
     for body, expected in approval_cases:
@@ -154,6 +158,15 @@ async def test_approval_and_relation_bad_input_is_refused_and_nothing_written(
     overlapping = await http.post(f"{person_url}/approvals", headers=bearer(cw), json={
         **good, "valid_from": (TODAY + timedelta(days=10)).isoformat()})
     assert overlapping.status_code == 409
+    # A later, separate approval may not be stretched over the first one either.
+    later = await http.post(f"{person_url}/approvals", headers=bearer(cw), json={
+        **good, "valid_from": (TODAY + timedelta(days=400)).isoformat()})
+    assert later.status_code == 201, later.text
+    stretched = await http.patch(f"{stack.url('casework')}/approvals/{later.json()['id']}",
+                                 headers=bearer(cw), json={"valid_from": TODAY.isoformat()})
+    assert stretched.status_code == 409
+    assert (await http.delete(f"{stack.url('casework')}/approvals/{later.json()['id']}",
+                              headers=bearer(cw))).status_code == 204
     approval_url = f"{stack.url('casework')}/approvals/{created.json()['id']}"
     for body in ({"valid_to": (TODAY - timedelta(days=1)).isoformat()}, {"valid_from": None},
                  {"related_personnummer": citizen_pnr}, {"consent_info": "x" * 2001}):
@@ -164,6 +177,14 @@ async def test_approval_and_relation_bad_input_is_refused_and_nothing_written(
 
     relation_good = {"relation_type": "God man", "related_personnummer": related_pnr,
                      "related_name": "Isabella Test", "valid_from": TODAY.isoformat()}
+    # A relation that has ended is registered, but alerts never go to it.
+    ended = await http.post(f"{person_url}/relations", headers=bearer(cw), json={
+        **relation_good, "valid_from": (TODAY - timedelta(days=60)).isoformat(),
+        "valid_to": (TODAY - timedelta(days=1)).isoformat(), "phone": "0701112233", "sms_alerts": True})
+    assert ended.status_code == 201
+    to_ended = await http.put(f"{person_url}/e-service", headers=bearer(cw),
+                              json={"messages_enabled": True, "alert_recipients": "both"})
+    assert to_ended.status_code == 422
     for body in ({**relation_good, "relation_type": "Granne"},
                  {**relation_good, "valid_to": (TODAY - timedelta(days=1)).isoformat()},
                  {**relation_good, "sms_alerts": True},  # no phone
@@ -172,4 +193,5 @@ async def test_approval_and_relation_bad_input_is_refused_and_nothing_written(
                  {**relation_good, "related_personnummer": citizen_pnr}):
         response = await http.post(f"{person_url}/relations", headers=bearer(cw), json=body)
         assert response.status_code == 422, (body, response.text)
-    assert (await http.get(f"{person_url}/relations", headers=bearer(cw))).json() == []
+    assert [r["id"] for r in (await http.get(f"{person_url}/relations", headers=bearer(cw))).json()] == \
+        [ended.json()["id"]]

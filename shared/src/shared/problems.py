@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,21 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
+
+    # Safety net: pydantic validates first, but what only the database can judge
+    # (a NUL character in text, two concurrent first inserts) must still be a
+    # clear problem, never a 500. The transaction is rolled back: nothing saved.
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+        if sqlstate.startswith("22"):  # data exception
+            return problem(422, "Invalid input", "A value cannot be stored (for example a NUL "
+                           "character in a text); nothing was saved.", request.url.path)
+        if sqlstate.startswith("23"):  # integrity constraint: a concurrent change won
+            log.warning("integrity conflict %s on %s %s", sqlstate, request.method, request.url.path)
+            return problem(409, "Conflict", "The change collides with another one made at the same "
+                           "time; nothing was saved. Reload and try again.", request.url.path)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -98,6 +98,17 @@ class Person(Base):
         return self.protected_identity or self.confidentiality_marking
 
 
+class CitizenContactDetails(Base):
+    """Mobile and e-mail as the citizen last set them in Mina sidor (from intake)."""
+
+    __tablename__ = "citizen_contact_details"
+
+    pnr: Mapped[str] = mapped_column(String(12), primary_key=True)
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class IntakeRecord(Base):
     """An intake record (aktualisering, CW-2): where an investigation or simplified handling starts."""
 

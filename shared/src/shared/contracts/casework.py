@@ -117,15 +117,13 @@ class RelatedPersonApprovalChanged(_Approval):
     changed_at: datetime
 
 
-class RelatedPersonApprovalRevoked(Event):
-    """An approval was removed; the related person may no longer act for the citizen."""
+class RelatedPersonApprovalRevoked(_Approval):
+    """An approval was removed; the related person may no longer act for the citizen.
+    It carries the approval's facts, so a consumer that missed the approval still
+    records it as revoked."""
 
     ce_type = "se.omsorg.casework.person.related-person-approval-revoked.v1"
     topic = PERSONS_TOPIC
     key_field = "person_id"
 
-    approval_id: uuid.UUID
-    person_id: uuid.UUID
-    citizen_pnr: Personnummer
-    related_pnr: Personnummer
     revoked_at: datetime

@@ -54,6 +54,9 @@ class ContactDetailsChanged(Event):
 
     citizen_id: uuid.UUID
     pnr: Personnummer
+    # Which of the two the citizen changed: consumers touch only those, so a
+    # new e-mail never wipes a number casework holds (and vice versa).
+    changed: list[Literal["mobile", "email"]] = Field(min_length=1)
     mobile: str | None
     email: str | None
     changed_at: datetime

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,8 +53,11 @@ def encode_cursor(submitted_at: datetime, id_: uuid.UUID) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         when, id_ = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(when), uuid.UUID(id_)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        at = datetime.fromisoformat(when)
+        if at.tzinfo is None:
+            raise ValueError("cursor time without zone")
+        return at.astimezone(UTC), uuid.UUID(id_)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("The 'after' cursor is not one this API gave out.") from None
 
 

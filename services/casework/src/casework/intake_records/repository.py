@@ -19,10 +19,11 @@ async def get(session: AsyncSession, record_id: uuid.UUID) -> IntakeRecord | Non
     return await session.get(IntakeRecord, record_id)
 
 
-async def new_for_caseworker(session: AsyncSession, caseworker_id: str, status: str
+async def new_for_caseworker(session: AsyncSession, caseworker_id: str, units: list[str], status: str
                              ) -> list[tuple[IntakeRecord, Person]]:
     query = (select(IntakeRecord, Person).join(Person, Person.id == IntakeRecord.person_id)
              .where(IntakeRecord.caseworker_id == caseworker_id, IntakeRecord.status == status)
+             .where(IntakeRecord.unit.in_(units))
              .order_by(IntakeRecord.created_at.desc(), IntakeRecord.id.desc()))
     return [(r, p) for r, p in (await session.execute(query)).all()]
 

@@ -16,6 +16,7 @@ from casework.intake_records.schemas import DocumentOut, IntakeRecordOut, LinkAp
 from casework.models import Document, IntakeRecord, Person
 from casework.persons import repository as persons
 from casework.persons.access import reach_person
+from casework.persons.service import adopt_citizen_contacts
 from casework.staff import service as staff
 from shared import audit
 from shared.auth import User
@@ -74,6 +75,8 @@ async def link_application(session: AsyncSession, user: User, application_id: uu
     now = datetime.now(UTC)
     person, created = await persons.find_or_create(session, application.applicant_pnr,
                                                     application.applicant_name)
+    if created:
+        await adopt_citizen_contacts(session, person)
     record = IntakeRecord(
         id=uuid.uuid4(), person_id=person.id, application_id=application.id, record_type=form.record_type,
         lss_services=lss_services, caseworker_id=caseworker.id, caseworker_name=caseworker.name,
@@ -125,7 +128,8 @@ async def _out(session: AsyncSession, records: list[tuple[IntakeRecord, Person]]
 async def new_records(session: AsyncSession, user: User) -> list[IntakeRecordOut]:
     """The caseworker's "Nya aktualiseringar"."""
     await staff.remember(session, user)
-    rows = await repository.new_for_caseworker(session, user.sub, STATUS_NEW_RECORD)
+    # Only the units the caseworker belongs to now: one who left a unit no longer sees its records.
+    rows = await repository.new_for_caseworker(session, user.sub, list(user.units), STATUS_NEW_RECORD)
     await audit.record_many(session, (_entry(user, "list", "intake_record", r.id, p.pnr) for r, p in rows))
     return await _out(session, rows)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework.models import IntakeRecord, Person, Relation
+from casework.models import CitizenContactDetails, IntakeRecord, Person, Relation
 
 
 async def get(session: AsyncSession, person_id: uuid.UUID, *, for_update: bool = False) -> Person | None:
@@ -64,8 +65,25 @@ async def search(session: AsyncSession, units: list[str], *, pnr: str | None = N
     return list(await session.scalars(query.order_by(Person.name, Person.id).limit(limit)))
 
 
-async def alerted_relations(session: AsyncSession, person_id: uuid.UUID) -> list[Relation]:
-    """Relations with an alert flag set."""
+async def alerted_relations(session: AsyncSession, person_id: uuid.UUID, today: date) -> list[Relation]:
+    """Relations valid today with an alert flag set: a former god man is not alerted."""
     query = (select(Relation).where(Relation.person_id == person_id)
-             .where(Relation.sms_alerts | Relation.email_alerts).order_by(Relation.created_at))
+             .where(Relation.sms_alerts | Relation.email_alerts)
+             .where(Relation.valid_from <= today)
+             .where(or_(Relation.valid_to.is_(None), Relation.valid_to >= today))
+             .order_by(Relation.created_at))
     return list(await session.scalars(query))
+
+
+async def remember_citizen_contacts(session: AsyncSession, pnr: str, changes: dict[str, str | None],
+                                    changed_at: datetime) -> None:
+    """Keep what the citizen set; an older change never overwrites a newer one."""
+    stmt = insert(CitizenContactDetails).values(pnr=pnr, changed_at=changed_at, **changes)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["pnr"], set_={"changed_at": changed_at, **changes},
+        where=CitizenContactDetails.changed_at <= changed_at)
+    await session.execute(stmt)
+
+
+async def citizen_contacts(session: AsyncSession, pnr: str) -> CitizenContactDetails | None:
+    return await session.get(CitizenContactDetails, pnr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,7 @@ from shared.auth import User
 from shared.contact import normalize_mobile
 from shared.contracts.casework import AlertAddress, EServiceSettingsChanged
 from shared.contracts.intake import ContactDetailsChanged
+from shared.documents import STOCKHOLM
 from shared.events import Envelope
 from shared.outbox import add_event
 from shared.personnummer import InvalidPersonnummer, Personnummer
@@ -36,6 +37,10 @@ from shared.problems import Conflict, InvalidInput, NotFound
 SOURCE = "/omsorg/casework"
 MARKERS = ("protected_identity", "confidentiality_marking", "secret_phone", "interpreter_needed")
 ADDRESSES = {"address": "address_", "registered_address": "registered_"}
+
+
+def _today() -> date:
+    return datetime.now(STOCKHOLM).date()
 
 
 def _address(person: Person, prefix: str) -> Address | None:
@@ -81,7 +86,7 @@ async def announce_e_service(session: AsyncSession, person: Person) -> None:
                                 name=r.related_name,
                                 sms_number=r.phone if r.sms_alerts else None,
                                 email=r.email if r.email_alerts else None)
-                   for r in await repository.alerted_relations(session, person.id)]
+                   for r in await repository.alerted_relations(session, person.id, _today())]
     await add_event(session, EServiceSettingsChanged(
         person_id=person.id, pnr=person.pnr, name=person.name,  # type: ignore[arg-type]
         messages_enabled=person.messages_enabled, sms_number=sms_number, email=email,
@@ -149,7 +154,8 @@ async def set_e_service(session: AsyncSession, user: User, person_id: uuid.UUID,
         person.email = update.alert_email
     person.alert_recipients = update.alert_recipients
     _check_alert_addresses(person)
-    if update.alert_recipients != "citizen" and not await repository.alerted_relations(session, person.id):
+    if update.alert_recipients != "citizen" and not await repository.alerted_relations(
+            session, person.id, _today()):
         raise InvalidInput("Related persons are to be alerted, but no relation has an alert flag set.",
                            field="alert_recipients")
     person.updated_at = datetime.now(UTC)
@@ -193,27 +199,43 @@ async def access_log(session: AsyncSession, user: User, person_id: uuid.UUID) ->
     return [AccessLogEntry(**r.__dict__) for r in rows]
 
 
+def _apply_citizen_contacts(person: Person, changes: dict[str, str | None]) -> bool:
+    """Put the citizen's own mobile and e-mail on the record; True if anything changed."""
+    changed = False
+    if "mobile" in changes:
+        slot = person.sms_phone or 1  # the mobile is the phone SMS alerts use
+        if getattr(person, f"phone{slot}") != changes["mobile"]:
+            setattr(person, f"phone{slot}", changes["mobile"])
+            if changes["mobile"] is None and person.sms_alerts:
+                person.sms_alerts, person.sms_phone = False, None  # no number left to alert
+            changed = True
+    if "email" in changes and person.email != changes["email"]:
+        person.email = changes["email"]
+        if changes["email"] is None:
+            person.email_alerts = False
+        changed = True
+    return changed
+
+
+async def adopt_citizen_contacts(session: AsyncSession, person: Person) -> None:
+    """A new person starts with the mobile and e-mail the citizen set in Mina sidor."""
+    stored = await repository.citizen_contacts(session, person.pnr)
+    if stored is not None:
+        _apply_citizen_contacts(person, {k: v for k, v in (("mobile", stored.mobile),
+                                                            ("email", stored.email)) if v})
+
+
 async def on_contact_details_changed(session: AsyncSession, event: ContactDetailsChanged,
                                      envelope: Envelope) -> None:
     """The citizen changed mobile or e-mail in Mina sidor: update the person record,
     and the alerts when they go to those addresses."""
+    changes = {field: getattr(event, field) for field in event.changed}
+    await repository.remember_citizen_contacts(session, str(event.pnr), changes, event.changed_at)
     person = await repository.by_pnr(session, str(event.pnr), for_update=True)
     if person is None:
-        return  # not (yet) a person in casework: intake keeps the profile
+        return  # not a person in casework yet: adopted when one is created
     before = _alert_addresses(person)
-    slot = person.sms_phone or 1  # the mobile is the phone SMS alerts use
-    changed = False
-    if getattr(person, f"phone{slot}") != event.mobile:
-        setattr(person, f"phone{slot}", event.mobile)
-        if event.mobile is None and person.sms_alerts:
-            person.sms_alerts, person.sms_phone = False, None  # no number left to alert
-        changed = True
-    if person.email != event.email:
-        person.email = event.email
-        if event.email is None:
-            person.email_alerts = False
-        changed = True
-    if not changed:
+    if not _apply_citizen_contacts(person, changes):
         return
     person.updated_at = datetime.now(UTC)
     await audit.record(session, audit.AuditEntry(

@@ -69,6 +69,7 @@ class ApprovalCreate(BaseModel):
     related_name: Name
     valid_from: date
     valid_to: date | None = None
+    consent_registered: bool = Field(description="the citizen's consent is obtained and registered")
     consent_info: ConsentInfo | None = Field(default=None, description="Övrig information")
 
 

@@ -38,6 +38,8 @@ from shared.problems import Conflict, InvalidInput, NotFound
 
 def one_year_after(day: date) -> date:
     """The suggested end of an approval: one year on (28 Feb for a 29 Feb start)."""
+    if day.year >= date.max.year:
+        raise InvalidInput("valid_from is too far in the future.", field="valid_from")
     try:
         return day.replace(year=day.year + 1)
     except ValueError:
@@ -94,6 +96,9 @@ async def approve(session: AsyncSession, user: User, person_id: uuid.UUID, form:
                   ) -> ApprovalOut:
     """Approve a related person to act for the citizen (RelatedPersonApproved)."""
     person = await reach_person(session, user, person_id, "create", "approval", for_update=True)
+    if not form.consent_registered:
+        raise InvalidInput("A related person can be approved only once the citizen's consent is registered.",
+                           field="consent_registered")
     valid_to = form.valid_to or one_year_after(form.valid_from)
     if valid_to < form.valid_from:
         raise InvalidInput("The approval ends (valid_to) before it starts (valid_from).", field="valid_to")
@@ -130,10 +135,15 @@ async def list_approvals(session: AsyncSession, user: User, person_id: uuid.UUID
 
 async def _reach_approval(session: AsyncSession, user: User, approval_id: uuid.UUID, action: str
                           ) -> tuple[Approval, Person]:
+    approval = await repository.approval(session, approval_id)
+    if approval is None or approval.revoked_at is not None:
+        raise NotFound("There is no such approval (or it was revoked).")
+    # The person's row lock serializes every approval change of one citizen.
+    person = await reach_person(session, user, approval.person_id, action, "approval", str(approval_id),
+                                for_update=True)
     approval = await repository.approval(session, approval_id, for_update=True)
     if approval is None or approval.revoked_at is not None:
         raise NotFound("There is no such approval (or it was revoked).")
-    person = await reach_person(session, user, approval.person_id, action, "approval", str(approval_id))
     return approval, person
 
 
@@ -149,6 +159,10 @@ async def update_approval(session: AsyncSession, user: User, approval_id: uuid.U
         setattr(approval, field, value)
     if approval.valid_to < approval.valid_from:
         raise InvalidInput("The approval ends (valid_to) before it starts (valid_from).", field="valid_to")
+    if any(other.id != approval.id and other.related_pnr == approval.related_pnr
+           and _overlaps(other, approval.valid_from, approval.valid_to)
+           for other in await repository.approvals_of(session, person.id)):
+        raise Conflict("This related person already has an approval that overlaps the period.")
     now = datetime.now(UTC)
     approval.updated_at = now
     await session.flush()
@@ -164,7 +178,6 @@ async def revoke_approval(session: AsyncSession, user: User, approval_id: uuid.U
     approval.revoked_at = approval.updated_at = now
     await session.flush()
     await add_event(session, RelatedPersonApprovalRevoked(
-        approval_id=approval.id, person_id=person.id, citizen_pnr=person.pnr,  # type: ignore[arg-type]
-        related_pnr=approval.related_pnr, revoked_at=now), SOURCE)  # type: ignore[arg-type]
+        **_approval_facts(approval, person), revoked_at=now), SOURCE)
 
 

@@ -26,9 +26,9 @@ SOURCE = "/omsorg/intake"
 STATUS_NEW = "Ny"
 
 
-def _entry(user: User, action: str, object_id: str | None = None, subject_pnr: str | None = None
-           ) -> audit.AuditEntry:
-    return audit.AuditEntry(actor=user.sub, actor_role="citizen", action=action,
+def _entry(user: User, action: str, object_id: str | None = None, subject_pnr: str | None = None,
+           role: str = "citizen") -> audit.AuditEntry:
+    return audit.AuditEntry(actor=user.sub, actor_role=role, action=action,
                             object_type="application", object_id=object_id,
                             subject_pnr=subject_pnr or str(user.pnr))
 
@@ -36,6 +36,8 @@ def _entry(user: User, action: str, object_id: str | None = None, subject_pnr: s
 async def submit(session: AsyncSession, user: User, form: ApplicationCreate) -> ApplicationOut:
     """File a new application for the logged-in citizen themself."""
     assert user.pnr is not None  # the Citizen dependency guarantees it
+    if not 1 <= len(user.name.strip()) <= 200:
+        raise InvalidInput("Your login gave no usable name; log in again with your e-ID.")
     if form.acting_for is not None:
         raise await audit.refuse(session, _entry(user, "create"), NotAllowed(
             "Only the person who is to receive the service can file a new application; "
@@ -72,12 +74,13 @@ async def submit(session: AsyncSession, user: User, form: ApplicationCreate) -> 
     return _out(application, services)
 
 
-async def list_for(session: AsyncSession, user: User, pnr: str) -> list[ApplicationOut]:
+async def list_for(session: AsyncSession, user: User, pnr: str, role: str = "citizen"
+                   ) -> list[ApplicationOut]:
     """Applications of `pnr`, newest first: the user's own, or of the citizen they represent."""
     applications = await repository.list_for_applicant(session, pnr)
     catalogue_rows = await catalogue.by_codes(
         session, {s.service_code for a in applications for s in a.services})
-    await audit.record(session, _entry(user, "list", subject_pnr=pnr))
+    await audit.record(session, _entry(user, "list", subject_pnr=pnr, role=role))
     return [_out(a, [catalogue_rows[s.service_code] for s in a.services]) for a in applications]
 
 

@@ -16,8 +16,10 @@ async def profile(session: AsyncSession, pnr: str, *, for_update: bool = False) 
     return (await session.scalars(query)).one_or_none()
 
 
-def add_profile(session: AsyncSession, profile: CitizenProfile) -> None:
-    session.add(profile)
+async def create_profile_if_missing(session: AsyncSession, values: dict[str, object]) -> None:
+    """Safe when two first saves of the same citizen race: one inserts, both go on."""
+    await session.execute(insert(CitizenProfile).values(**values)
+                          .on_conflict_do_nothing(index_elements=["pnr"]))
 
 
 async def contacts(session: AsyncSession, pnr: str) -> list[CitizenContact]:

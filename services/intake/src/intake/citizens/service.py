@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.applications.service import SOURCE
 from intake.citizens import repository
 from intake.citizens.schemas import ContactOut, ProfileOut, ProfileUpdate
-from intake.models import CitizenProfile
 from shared import audit
 from shared.auth import User
 from shared.contracts.casework import CaseworkerAssigned
@@ -31,28 +30,29 @@ async def get_profile(session: AsyncSession, user: User) -> ProfileOut:
     profile = await repository.profile(session, str(user.pnr))
     await audit.record(session, _entry(user, "read"))
     if profile is None:
-        return ProfileOut(name=user.name, mobile=None, email=None, updated_at=None)
-    return ProfileOut(name=user.name, mobile=profile.mobile, email=profile.email,
+        return ProfileOut(citizen_id=None, name=user.name, mobile=None, email=None, updated_at=None)
+    return ProfileOut(citizen_id=profile.id, name=user.name, mobile=profile.mobile, email=profile.email,
                       updated_at=profile.updated_at)
 
 
 async def update_profile(session: AsyncSession, user: User, update: ProfileUpdate) -> ProfileOut:
     """Change mobile and e-mail; an actual change is announced to casework."""
     now = datetime.now(UTC)
+    await repository.create_profile_if_missing(
+        session, {"id": uuid.uuid4(), "pnr": str(user.pnr), "updated_at": now})
     profile = await repository.profile(session, str(user.pnr), for_update=True)
-    if profile is None:
-        profile = CitizenProfile(id=uuid.uuid4(), pnr=str(user.pnr), updated_at=now)
-        repository.add_profile(session, profile)
-    changed = (profile.mobile, profile.email) != (update.mobile, update.email)
-    profile.mobile, profile.email = update.mobile, update.email
+    assert profile is not None
+    changed = [f for f in ("mobile", "email")
+               if f in update.model_fields_set and getattr(profile, f) != getattr(update, f)]
+    for field in changed:
+        setattr(profile, field, getattr(update, field))
     if changed:
         profile.updated_at = now
-        await session.flush()
         await add_event(session, ContactDetailsChanged(
-            citizen_id=profile.id, pnr=user.pnr, mobile=update.mobile, email=update.email,  # type: ignore[arg-type]
-            changed_at=now), SOURCE)
+            citizen_id=profile.id, pnr=user.pnr, changed=changed,  # type: ignore[arg-type]
+            mobile=profile.mobile, email=profile.email, changed_at=now), SOURCE)
     await audit.record(session, _entry(user, "update"))
-    return ProfileOut(name=user.name, mobile=profile.mobile, email=profile.email,
+    return ProfileOut(citizen_id=profile.id, name=user.name, mobile=profile.mobile, email=profile.email,
                       updated_at=profile.updated_at)
 
 

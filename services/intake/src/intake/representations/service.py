@@ -67,7 +67,7 @@ async def applications_of_represented(session: AsyncSession, user: User, approva
                                       ) -> list[ApplicationOut]:
     """The represented citizen's applications and their status, read by the related person."""
     representation = await acting_for(session, user, approval_id, "list")
-    return await applications.list_for(session, user, representation.citizen_pnr)
+    return await applications.list_for(session, user, representation.citizen_pnr, "related_person")
 
 
 async def on_approved(session: AsyncSession, event: RelatedPersonApproved | RelatedPersonApprovalChanged,
@@ -92,11 +92,15 @@ async def _audit_projection(session: AsyncSession, envelope: Envelope, approval_
 
 async def on_revoked(session: AsyncSession, event: RelatedPersonApprovalRevoked, envelope: Envelope
                      ) -> None:
-    """Mark an approval revoked: the related person's next request is refused."""
+    """Mark an approval revoked: the related person's next request is refused. A
+    revocation that arrives before its approval (say, one replayed from a dead
+    letter later) is recorded revoked, so the late approval cannot revive it."""
     representation = await repository.get(session, event.approval_id)
-    if representation is None:
-        return  # revoked before its approval reached us: nothing to act on
-    if representation.changed_at <= event.revoked_at:
-        representation.revoked_at = event.revoked_at
-        representation.changed_at = event.revoked_at
+    if representation is None or representation.changed_at <= event.revoked_at:
+        await repository.upsert(session, {
+            "approval_id": event.approval_id, "person_id": event.person_id,
+            "citizen_pnr": str(event.citizen_pnr), "citizen_name": event.citizen_name,
+            "related_pnr": str(event.related_pnr), "related_name": event.related_name,
+            "valid_from": event.valid_from, "valid_to": event.valid_to, "revoked_at": event.revoked_at,
+            "changed_at": event.revoked_at})
         await _audit_projection(session, envelope, event.approval_id, str(event.citizen_pnr))
