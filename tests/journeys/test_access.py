@@ -114,14 +114,16 @@ async def test_a_protected_persons_address_is_withheld_without_the_permission(
     assert response.status_code == 200, response.text
     seen = response.json()
     assert seen["address"] is None and seen["registered_address"] is None
+    assert seen["municipality"] is None and seen["county"] is None
     assert seen["address_withheld"] is True
     assert seen["markers"] == {"protected_identity": True, "confidentiality_marking": False,
                                "secret_phone": False, "interpreter_needed": True}
-    assert "Ströms" not in response.text
+    assert "Ströms" not in response.text and "Söderköping" not in response.text
 
     permitted = await caseworker_token(stack, name="Behörig Handläggare", extra_roles=("protected_identity",))
     full = (await http.get(person_url, headers=bearer(permitted))).json()
     assert full["address"] == address and full["registered_address"] == address
+    assert (full["municipality"], full["county"]) == ("Söderköping", "Östergötland")
     assert full["address_withheld"] is False
     # Lifting the marker shows the address to everyone in the unit again.
     await http.patch(person_url, headers=bearer(permitted), json={"protected_identity": False})

@@ -44,7 +44,8 @@ class PersonOut(BaseModel):
     name: str
     personnummer: str
     kundnummer: str
-    # Withheld (null) for persons with protected identity unless the reader has the permission.
+    # Withheld (null), like municipality and county, for persons with protected
+    # identity unless the reader has the permission.
     address: Address | None
     registered_address: Address | None
     address_withheld: bool

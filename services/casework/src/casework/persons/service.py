@@ -57,7 +57,9 @@ def person_out(person: Person, user: User) -> PersonOut:
         id=person.id, name=person.name, personnummer=person.pnr, kundnummer=person.kundnummer,
         address=None if withheld else _address(person, "address_"),
         registered_address=None if withheld else _address(person, "registered_"),
-        address_withheld=withheld, municipality=person.municipality, county=person.county,
+        # Municipality and county narrow down where a protected person lives: withheld too.
+        address_withheld=withheld, municipality=None if withheld else person.municipality,
+        county=None if withheld else person.county,
         phone1=person.phone1, phone2=person.phone2, phone3=person.phone3, email=person.email,
         markers=Markers(**{m: getattr(person, m) for m in MARKERS}),
         e_service=EServiceOut(messages_enabled=person.messages_enabled, sms_alerts=person.sms_alerts,
