@@ -125,6 +125,25 @@ async def test_relation_with_alerts_makes_the_related_person_alerted(
     assert event["data"]["related_alerts"] == [{"related_pnr": related_pnr, "name": "Isabella Test",
                                                 "sms_number": "+46703503375", "email": None}]
 
+    relation_url = f"{stack.url('casework')}/relations/{relation.json()['id']}"
+    for body in ({"sms_alerts": True, "phone": None}, {"valid_to": (TODAY - timedelta(days=1)).isoformat()},
+                 {"email_alerts": None}, {"phone": "011-123456"}):
+        refused = await http.patch(relation_url, headers=bearer(cw), json=body)
+        assert refused.status_code == 422, (body, refused.text)
+    async with TopicWatch(stack, "casework.persons.v1") as persons:
+        edited = await http.patch(relation_url, headers=bearer(cw), json={"email_alerts": True})
+        assert edited.status_code == 200, edited.text
+        event = await persons.next("se.omsorg.casework.person.e-service-settings-changed.v1",
+                                   link["person_id"])
+    assert event["data"]["related_alerts"][0]["email"] == "isabella@example.se"
+    # The only alerted relation cannot go while alerts go only to related persons.
+    assert (await http.delete(relation_url, headers=bearer(cw))).status_code == 409
+    assert (await http.put(f"{person_url}/e-service", headers=bearer(cw), json={
+        "messages_enabled": True, "alert_recipients": "citizen"})).status_code == 200
+    assert (await http.delete(relation_url, headers=bearer(cw))).status_code == 204
+    assert (await http.get(f"{person_url}/relations", headers=bearer(cw))).json() == []
+    assert (await http.delete(relation_url, headers=bearer(cw))).status_code == 404
+
 
 async def test_approval_and_relation_bad_input_is_refused_and_nothing_written(
         stack: Stack, http: httpx.AsyncClient) -> None:

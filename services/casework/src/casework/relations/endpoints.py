@@ -11,6 +11,7 @@ from casework.relations.schemas import (
     ApprovalUpdate,
     RelationCreate,
     RelationOut,
+    RelationUpdate,
 )
 from shared.auth import Caseworker
 from shared.db import Session
@@ -39,6 +40,21 @@ async def add_relation(person_id: uuid.UUID, form: RelationCreate, user: Casewor
 async def list_relations(person_id: uuid.UUID, user: Caseworker, session: Session) -> list[RelationOut]:
     """The person's relations."""
     return await service.list_relations(session, user, person_id)
+
+
+@router.patch("/relations/{relation_id}", responses=_WRITE)
+async def update_relation(relation_id: uuid.UUID, form: RelationUpdate, user: Caseworker, session: Session
+                          ) -> RelationOut:
+    """Edit a relation's period, contact data or alert flags."""
+    return await service.update_relation(session, user, relation_id, form)
+
+
+@router.delete("/relations/{relation_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
+               responses=_ON_OBJECT)
+async def remove_relation(relation_id: uuid.UUID, user: Caseworker, session: Session) -> Response:
+    """Remove a relation."""
+    await service.remove_relation(session, user, relation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/persons/{person_id}/approvals", status_code=status.HTTP_201_CREATED, responses=_WRITE)

@@ -19,6 +19,14 @@ async def relations_of(session: AsyncSession, person_id: uuid.UUID) -> list[Rela
     return list(await session.scalars(query))
 
 
+async def relation(session: AsyncSession, relation_id: uuid.UUID) -> Relation | None:
+    return await session.get(Relation, relation_id)
+
+
+async def delete(session: AsyncSession, row: Relation) -> None:
+    await session.delete(row)
+
+
 async def approvals_of(session: AsyncSession, person_id: uuid.UUID) -> list[Approval]:
     query = (select(Approval).where(Approval.person_id == person_id, Approval.revoked_at.is_(None))
              .order_by(Approval.valid_from, Approval.created_at))

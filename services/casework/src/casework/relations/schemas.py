@@ -47,6 +47,19 @@ class RelationCreate(BaseModel):
         return self
 
 
+class RelationUpdate(BaseModel):
+    """Edit a relation's period, contact data or alert flags; a field left out stays."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    valid_from: date | None = None
+    valid_to: date | None = None
+    phone: MobileNumber | None = None
+    email: EmailAddress | None = None
+    sms_alerts: bool | None = None
+    email_alerts: bool | None = None
+
+
 class RelationOut(BaseModel):
     id: uuid.UUID
     relation_type: str

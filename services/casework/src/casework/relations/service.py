@@ -24,6 +24,7 @@ from casework.relations.schemas import (
     Party,
     RelationCreate,
     RelationOut,
+    RelationUpdate,
 )
 from shared.auth import User
 from shared.contracts.casework import (
@@ -76,10 +77,59 @@ async def add_relation(session: AsyncSession, user: User, person_id: uuid.UUID, 
         sms_alerts=form.sms_alerts, email_alerts=form.email_alerts, created_at=datetime.now(UTC))
     repository.add(session, relation)
     await session.flush()
-    if person.messages_enabled and person.alert_recipients != "citizen" and (
-            form.sms_alerts or form.email_alerts):
-        await announce_e_service(session, person)
+    if form.sms_alerts or form.email_alerts:
+        await _announce_if_alerted(session, person)
     return _relation_out(relation)
+
+
+async def _reach_relation(session: AsyncSession, user: User, relation_id: uuid.UUID, action: str
+                          ) -> tuple[Relation, Person]:
+    relation = await repository.relation(session, relation_id)
+    if relation is None:
+        raise NotFound("There is no such relation.")
+    person = await reach_person(session, user, relation.person_id, action, "relation", str(relation_id),
+                                for_update=True)
+    return relation, person
+
+
+async def _announce_if_alerted(session: AsyncSession, person: Person) -> None:
+    """Publish the alert settings again when related persons are among those alerted;
+    refuse a change that would leave alerts meant only for related persons with no one."""
+    if person.alert_recipients == "related" and not await persons.alerted_relations(
+            session, person.id, datetime.now(STOCKHOLM).date()):
+        raise Conflict("Alerts go only to related persons and this would leave none: "
+                       "change who is alerted (e-service settings) first.")
+    if person.messages_enabled and person.alert_recipients != "citizen":
+        await announce_e_service(session, person)
+
+
+async def update_relation(session: AsyncSession, user: User, relation_id: uuid.UUID, form: RelationUpdate
+                          ) -> RelationOut:
+    """Edit a relation; alerts follow at once when the related person is alerted."""
+    relation, person = await _reach_relation(session, user, relation_id, "update")
+    changes = form.model_dump(exclude_unset=True)
+    for field in ("valid_from", "sms_alerts", "email_alerts"):
+        if field in changes and changes[field] is None:
+            raise InvalidInput(f"'{field}' cannot be null.", field=field)
+    for field, value in changes.items():
+        setattr(relation, field, value)
+    if relation.valid_to is not None and relation.valid_to < relation.valid_from:
+        raise InvalidInput("The relation ends (valid_to) before it starts (valid_from).", field="valid_to")
+    if relation.sms_alerts and not relation.phone:
+        raise InvalidInput("SMS alerts need the related person's mobile number.", field="phone")
+    if relation.email_alerts and not relation.email:
+        raise InvalidInput("E-mail alerts need the related person's e-mail address.", field="email")
+    await session.flush()
+    await _announce_if_alerted(session, person)
+    return _relation_out(relation)
+
+
+async def remove_relation(session: AsyncSession, user: User, relation_id: uuid.UUID) -> None:
+    """Remove a relation registered by mistake; its alerts stop at once."""
+    relation, person = await _reach_relation(session, user, relation_id, "delete")
+    await repository.delete(session, relation)
+    await session.flush()
+    await _announce_if_alerted(session, person)
 
 
 async def list_relations(session: AsyncSession, user: User, person_id: uuid.UUID) -> list[RelationOut]:
