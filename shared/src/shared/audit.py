@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,8 +55,9 @@ async def refuse(session: AsyncSession, entry: AuditEntry, error: ServiceError) 
     return error
 
 
-@dataclass(frozen=True)
-class AccessLogRow:
+class AccessLogEntry(BaseModel):
+    """One access to a person's data, as loggkontroll shows it."""
+
     at: str
     actor: str
     actor_role: str
@@ -66,11 +68,12 @@ class AccessLogRow:
     reason: str | None
 
 
-async def access_log(session: AsyncSession, subject_pnr: str, limit: int = 500) -> list[AccessLogRow]:
+async def access_log(session: AsyncSession, subject_pnr: str, limit: int = 500) -> list[AccessLogEntry]:
     """Loggkontroll: every access to one person's data, newest first."""
     result = await session.execute(text("""
         SELECT at, actor, actor_role, action, object_type, object_id, outcome, reason FROM audit_log
         WHERE subject_pnr = :pnr ORDER BY at DESC, id DESC LIMIT :limit
     """), {"pnr": subject_pnr, "limit": limit})
-    return [AccessLogRow(r.at.isoformat(), r.actor, r.actor_role, r.action, r.object_type,
-                         r.object_id, r.outcome, r.reason) for r in result]
+    return [AccessLogEntry(at=r.at.isoformat(), actor=r.actor, actor_role=r.actor_role, action=r.action,
+                           object_type=r.object_type, object_id=r.object_id, outcome=r.outcome,
+                           reason=r.reason) for r in result]

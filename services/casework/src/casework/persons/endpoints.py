@@ -12,7 +12,7 @@ from casework.persons.schemas import (
     PersonSummary,
     PersonUpdate,
 )
-from shared.access_log import AccessLogEntry
+from shared.audit import AccessLogEntry
 from shared.auth import Caseworker, LogReviewer
 from shared.db import Session
 from shared.problems import (

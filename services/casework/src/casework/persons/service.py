@@ -22,8 +22,8 @@ from casework.persons.schemas import (
     PersonSummary,
     PersonUpdate,
 )
-from shared import audit
-from shared.access_log import AccessLogEntry
+from shared import audit, patch
+from shared.audit import AccessLogEntry
 from shared.auth import User
 from shared.contact import normalize_mobile
 from shared.contracts.casework import AlertAddress, EServiceSettingsChanged
@@ -102,15 +102,10 @@ async def update_person(session: AsyncSession, user: User, person_id: uuid.UUID,
     """Change the person record; alerts follow a changed alert address at once."""
     person = await reach_person(session, user, person_id, "update", for_update=True)
     before = (_alert_addresses(person), person.protected, person.name)
-    changes = update.model_dump(exclude_unset=True)
-    for field, value in changes.items():
+    for field, value in patch.changes(update, not_null=("name", *MARKERS)).items():
         if field in ADDRESSES:
             for part in ("street", "postal_code", "city"):
                 setattr(person, ADDRESSES[field] + part, value[part] if value else None)
-        elif field in MARKERS or field == "name":
-            if value is None:
-                raise InvalidInput(f"'{field}' cannot be null.")
-            setattr(person, field, value)
         else:
             setattr(person, field, value)
     _check_alert_addresses(person)
@@ -198,7 +193,7 @@ async def access_log(session: AsyncSession, user: User, person_id: uuid.UUID) ->
     await audit.record(session, audit.AuditEntry(
         actor=user.sub, actor_role="log_reviewer", action="read", object_type="access_log",
         object_id=str(person_id), subject_pnr=person.pnr))
-    return [AccessLogEntry(**r.__dict__) for r in rows]
+    return rows
 
 
 def _apply_citizen_contacts(person: Person, changes: dict[str, str | None]) -> bool:

@@ -26,6 +26,7 @@ from casework.relations.schemas import (
     RelationOut,
     RelationUpdate,
 )
+from shared import patch
 from shared.auth import User
 from shared.contracts.casework import (
     RelatedPersonApprovalChanged,
@@ -45,6 +46,11 @@ def one_year_after(day: date) -> date:
         return day.replace(year=day.year + 1)
     except ValueError:
         return day.replace(year=day.year + 1, day=28)
+
+
+def _check_period(what: str, valid_from: date, valid_to: date | None) -> None:
+    if valid_to is not None and valid_to < valid_from:
+        raise InvalidInput(f"The {what} ends (valid_to) before it starts (valid_from).", field="valid_to")
 
 
 def _relation_out(r: Relation) -> RelationOut:
@@ -107,14 +113,9 @@ async def update_relation(session: AsyncSession, user: User, relation_id: uuid.U
                           ) -> RelationOut:
     """Edit a relation; alerts follow at once when the related person is alerted."""
     relation, person = await _reach_relation(session, user, relation_id, "update")
-    changes = form.model_dump(exclude_unset=True)
-    for field in ("valid_from", "sms_alerts", "email_alerts"):
-        if field in changes and changes[field] is None:
-            raise InvalidInput(f"'{field}' cannot be null.", field=field)
-    for field, value in changes.items():
+    for field, value in patch.changes(form, not_null=("valid_from", "sms_alerts", "email_alerts")).items():
         setattr(relation, field, value)
-    if relation.valid_to is not None and relation.valid_to < relation.valid_from:
-        raise InvalidInput("The relation ends (valid_to) before it starts (valid_from).", field="valid_to")
+    _check_period("relation", relation.valid_from, relation.valid_to)
     if relation.sms_alerts and not relation.phone:
         raise InvalidInput("SMS alerts need the related person's mobile number.", field="phone")
     if relation.email_alerts and not relation.email:
@@ -150,8 +151,7 @@ async def approve(session: AsyncSession, user: User, person_id: uuid.UUID, form:
         raise InvalidInput("A related person can be approved only once the citizen's consent is registered.",
                            field="consent_registered")
     valid_to = form.valid_to or one_year_after(form.valid_from)
-    if valid_to < form.valid_from:
-        raise InvalidInput("The approval ends (valid_to) before it starts (valid_from).", field="valid_to")
+    _check_period("approval", form.valid_from, valid_to)
     if str(form.related_personnummer) == person.pnr:
         raise InvalidInput("The related person must be someone else than the citizen.",
                            field="related_personnummer")
@@ -201,14 +201,9 @@ async def update_approval(session: AsyncSession, user: User, approval_id: uuid.U
                           ) -> ApprovalOut:
     """Edit an approval's period, name or consent information (RelatedPersonApprovalChanged)."""
     approval, person = await _reach_approval(session, user, approval_id, "update")
-    changes = form.model_dump(exclude_unset=True)
-    for field in ("related_name", "valid_from", "valid_to"):
-        if field in changes and changes[field] is None:
-            raise InvalidInput(f"'{field}' cannot be null.", field=field)
-    for field, value in changes.items():
+    for field, value in patch.changes(form, not_null=("related_name", "valid_from", "valid_to")).items():
         setattr(approval, field, value)
-    if approval.valid_to < approval.valid_from:
-        raise InvalidInput("The approval ends (valid_to) before it starts (valid_from).", field="valid_to")
+    _check_period("approval", approval.valid_from, approval.valid_to)
     if any(other.id != approval.id and other.related_pnr == approval.related_pnr
            and _overlaps(other, approval.valid_from, approval.valid_to)
            for other in await repository.approvals_of(session, person.id)):

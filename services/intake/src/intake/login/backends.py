@@ -47,12 +47,9 @@ class EidBackend(Protocol):
 
     async def auth(self, end_user_ip: str) -> Order:
         """Start an authentication order for the user at `end_user_ip`."""
-        ...
 
     async def collect(self, order_ref: str) -> CollectResult:
         """The order's state now."""
-        ...
 
     async def cancel(self, order_ref: str) -> None:
         """Cancel a pending order."""
-        ...
