@@ -78,3 +78,28 @@ def drop_infrastructure_tables() -> None:
     op.drop_table("inbox")
     op.drop_table("outbox")
     op.execute("DROP FUNCTION outbox_notify()")
+
+
+def harden_infrastructure() -> None:
+    """Second step of the infrastructure tables (issue: harden the event path):
+    outbox parking and cleanup, audit-log chain and grants. Every service's
+    migration after its first calls this once."""
+    from shared.audit_schema import harden_audit_log
+
+    _harden_outbox_inbox()
+    harden_audit_log()
+
+
+def unharden_infrastructure() -> None:
+    from shared.audit_schema import unharden_audit_log
+
+    unharden_audit_log()
+    _unharden_outbox_inbox()
+
+
+def _harden_outbox_inbox() -> None:
+    pass  # filled in by the outbox/inbox hardening
+
+
+def _unharden_outbox_inbox() -> None:
+    pass
