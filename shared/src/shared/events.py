@@ -3,6 +3,10 @@
 Every event is a pydantic model with a `ce_type`, the `topic` it travels on and
 the aggregate id that is its Kafka key. Headers carry only the envelope
 (`ce_id`, `ce_type`, ...): never personal data.
+
+Strict on what we produce, tolerant on what we consume: building a contract
+refuses unknown fields (a typo in a producer fails its test), while consumers
+validate with `Event.tolerant()`, which ignores fields a newer producer added.
 """
 
 from __future__ import annotations
@@ -10,11 +14,22 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 SPEC_VERSION = "1.0"
+
+# Every contract's ce_type, so a consumer can tell "another consumer's event on
+# a shared topic" (ignored quietly) from "a type nobody here knows" (a newer
+# producer: logged at warning and counted).
+KNOWN_TYPES: set[str] = set()
+
+
+class EnvelopeError(ValueError):
+    """A record's CloudEvents headers are missing or malformed. Its message names
+    only the header, never a value, so it may go to logs and dead letters."""
 
 
 class Event(BaseModel):
@@ -27,6 +42,22 @@ class Event(BaseModel):
     # The field holding the aggregate id, which is the Kafka key: one
     # aggregate's events share a partition and stay in order.
     key_field: ClassVar[str]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "ce_type" in cls.__dict__:
+            KNOWN_TYPES.add(cls.ce_type)
+
+    @classmethod
+    @cache
+    def tolerant(cls) -> type[Event]:
+        """The contract as consumers read it: unknown fields are ignored, so a
+        producer may add an optional field without dead-lettering every event.
+        A subclass, so `isinstance(event, Contract)` still holds in handlers."""
+        config = ConfigDict(**{**cls.model_config, "extra": "ignore"})  # type: ignore[typeddict-item]
+        return type(cls.__name__, (cls,), {"model_config": config, "__module__": cls.__module__,
+                                            "__doc__": cls.__doc__})
 
     def key(self) -> str:
         return str(getattr(self, self.key_field))
@@ -64,25 +95,34 @@ class Envelope:
 
     @classmethod
     def from_headers(cls, headers: dict[str, Any]) -> Envelope:
-        """Raises ValueError when a required attribute is missing or malformed."""
+        """Raises EnvelopeError when a required attribute is missing or malformed."""
 
         def text(name: str) -> str:
             value = headers.get(name)
             if isinstance(value, bytes):
-                value = value.decode()
+                try:
+                    value = value.decode()
+                except UnicodeDecodeError:
+                    raise EnvelopeError(f"header {name} is not UTF-8") from None
             if not value:
-                raise ValueError(f"missing header {name}")
+                raise EnvelopeError(f"missing header {name}")
             return str(value)
 
+        def parsed(name: str, parse: Any) -> Any:
+            try:
+                return parse(text(name))
+            except ValueError:
+                raise EnvelopeError(f"malformed header {name}") from None
+
         if text("ce_specversion") != SPEC_VERSION:
-            raise ValueError("unsupported ce_specversion")
+            raise EnvelopeError("unsupported ce_specversion")
         subject = headers.get("ce_subject")
         return cls(
-            id=uuid.UUID(text("ce_id")),
+            id=parsed("ce_id", uuid.UUID),
             type=text("ce_type"),
             source=text("ce_source"),
-            time=datetime.fromisoformat(text("ce_time")),
-            subject=subject.decode() if isinstance(subject, bytes) else subject,
+            time=parsed("ce_time", datetime.fromisoformat),
+            subject=text("ce_subject") if subject else None,
         )
 
 
@@ -90,7 +130,8 @@ class ContractRegistry:
     """Maps ce_type to contract class for the consumers of one topic."""
 
     def __init__(self, *contracts: type[Event]) -> None:
-        self._by_type = {c.ce_type: c for c in contracts}
+        self._by_type = {c.ce_type: c.tolerant() for c in contracts}
 
     def get(self, ce_type: str) -> type[Event] | None:
+        """The tolerant contract a consumer validates `ce_type` with, if it handles it."""
         return self._by_type.get(ce_type)

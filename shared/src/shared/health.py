@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.outbox import LAG_QUERY, PARKED_COUNT
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["method", "route"])
+OUTBOX_PENDING = Gauge("omsorg_outbox_pending", "Outbox rows not yet sent (parked ones excluded)")
+OUTBOX_OLDEST = Gauge("omsorg_outbox_oldest_pending_seconds", "Age of the oldest unsent outbox row")
+OUTBOX_HELD = Gauge("omsorg_outbox_held", "Outbox rows held behind a parked row of their key")
+OUTBOX_PARKED_ROWS = Gauge("omsorg_outbox_parked", "Outbox rows parked after a permanent refusal")
 
 router = APIRouter(tags=["operations"])
 
@@ -24,25 +32,53 @@ async def live() -> dict[str, str]:
 
 @router.get("/health/ready", responses={503: {"description": "Not ready"}})
 async def ready(request: Request) -> JSONResponse:
-    """Database reachable, broker connected, migrations at head."""
+    """Database reachable, broker connected, migrations at head, the outbox relay
+    moving (its oldest unsent row younger than the stuck limit), every consumer
+    running and none of its partitions paused past that limit."""
     state = request.app.state
+    stuck_after = getattr(state, "stuck_after_seconds", 60.0)
     checks: dict[str, str] = {}
     try:
         async with state.engine.connect() as conn:
             version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+            lag = await _observe_lag(conn)
         checks["database"] = "ok"
         checks["migrations"] = "ok" if version == state.migrations_head else "behind"
+        relay = state.relay
+        if not relay.running:
+            checks["outbox"] = "relay stopped"
+        elif lag.pending and lag.oldest_seconds > stuck_after:
+            checks["outbox"] = f"stuck ({lag.pending} unsent, oldest {int(lag.oldest_seconds)} s)"
+        else:
+            checks["outbox"] = "ok"
     except Exception as exc:
         checks["database"] = f"down ({type(exc).__name__})"
-        checks["migrations"] = "unknown"
+        checks["migrations"] = checks["outbox"] = "unknown"
     checks["broker"] = "ok" if await state.broker.ping(timeout=2.0) else "down"
+    consumer_problems = state.consumer.problems(stuck_after)
+    checks["consumers"] = "; ".join(consumer_problems) if consumer_problems else "ok"
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
                         status_code=200 if ok else 503)
 
 
+async def _observe_lag(conn: AsyncConnection) -> Any:
+    lag = (await conn.execute(LAG_QUERY)).one()
+    OUTBOX_PENDING.set(lag.pending)
+    OUTBOX_OLDEST.set(float(lag.oldest_seconds))
+    OUTBOX_HELD.set(lag.held)
+    OUTBOX_PARKED_ROWS.set(await conn.scalar(PARKED_COUNT) or 0)
+    return lag
+
+
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics; the outbox lag is read from the database at scrape time."""
+    try:
+        async with request.app.state.engine.connect() as conn:
+            await _observe_lag(conn)
+    except Exception:  # the database being away shows in readiness; keep the other metrics
+        pass
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

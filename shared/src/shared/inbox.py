@@ -3,32 +3,54 @@
 For each Kafka record: parse the CloudEvents envelope and the contract, then in
 ONE database transaction record `(event id, consumer)` in the inbox and run the
 handler; commit the offset only after that transaction committed. A redelivered
-event finds its inbox row and changes nothing. A handler that keeps failing is
-retried with backoff a bounded number of times; then, as for a record that does
-not parse, the record goes to `<topic>.dlq.<consumer>` with the error and the
-partition moves on.
+event finds its inbox row and changes nothing.
+
+Every record ends up handled, ignored (another consumer's type) or in
+`<topic>.dlq.<consumer>` — never skipped:
+- a record that does not parse, or whose handler keeps failing for a reason of
+  its own, is retried a bounded number of times and then dead-lettered;
+- an infrastructure failure (PostgreSQL or Kafka away, the pool exhausted, a
+  serialization conflict) is not the record's fault: the partition is rewound
+  to the record and paused, then resumed after a growing pause, without limit.
+  A dead-letter publish that fails counts as such a failure;
+- nothing escapes to FastStream (which would log it and let the next commit
+  move past the record): an unexpected error rewinds and pauses too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from aiokafka import ConsumerRecord
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import errors as kafka_errors
 from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
+from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.events import ContractRegistry, Envelope, Event
+from shared.events import KNOWN_TYPES, ContractRegistry, Envelope, EnvelopeError, Event
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+
+EVENTS = Counter("omsorg_consumer_events_total", "Consumed records by outcome",
+                 ["consumer", "topic", "outcome"])
+UNKNOWN_TYPES = Counter("omsorg_consumer_unknown_types_total",
+                        "Records of a ce_type no contract here knows (a newer producer?)",
+                        ["consumer", "topic", "ce_type"])
+PAUSED = Gauge("omsorg_consumer_paused_partitions",
+               "Partitions paused while the infrastructure is away", ["consumer"])
 
 _CLAIM = text("""
     INSERT INTO inbox (event_id, consumer, ce_type, topic, partition, "offset")
@@ -36,19 +58,60 @@ _CLAIM = text("""
     ON CONFLICT DO NOTHING RETURNING 1
 """)
 
+# SQLSTATE classes that say "the database is unavailable or busy", not "this
+# record is wrong": connection exceptions, insufficient resources, operator
+# intervention (shutdown, cancel), system errors, serialization and deadlock.
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
 
 def dlq_topic(topic: str, consumer: str) -> str:
     return f"{topic}.dlq.{consumer}"
 
 
 def describe_error(exc: BaseException) -> str:
-    """The error without the input values, which may be personal data."""
+    """The error without input values or handler messages, which may quote
+    personal data: field locations and error types for a validation error, our
+    own header names for an envelope error, else the type name only."""
     if isinstance(exc, ValidationError):
         fields = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['type']}" for e in exc.errors())
         return f"ValidationError: {fields}"
-    if isinstance(exc, ValueError):  # envelope errors: our own messages about headers
+    if isinstance(exc, EnvelopeError):
         return f"{type(exc).__name__}: {exc}"
-    return type(exc).__name__  # a handler's message may quote personal data
+    return type(exc).__name__
+
+
+def is_infrastructure_error(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says PostgreSQL or Kafka is away or
+    overloaded: retry it without limit, never dead-letter the record for it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (ConnectionError, TimeoutError, sa_exc.TimeoutError,
+                                asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                                asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)):
+            return True
+        if isinstance(current, OSError) and current.errno is not None:
+            return True  # connection refused, reset, unreachable
+        if isinstance(current, kafka_errors.KafkaError) and (
+                current.retriable or isinstance(current, (kafka_errors.KafkaConnectionError,
+                                                          kafka_errors.KafkaTimeoutError,
+                                                          kafka_errors.UnknownTopicOrPartitionError))):
+            return True
+        if isinstance(current, sa_exc.DBAPIError):
+            if current.connection_invalidated:
+                return True
+            sqlstate = str(getattr(current.orig, "sqlstate", None) or "")
+            if sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES:
+                return True
+            if isinstance(current, sa_exc.InterfaceError):
+                return True
+        sqlstate = str(getattr(current, "sqlstate", None) or "")
+        if sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 @dataclass
@@ -57,19 +120,55 @@ class ConsumerStats:
     duplicates: int = 0
     dead_lettered: int = 0
     ignored: int = 0
+    unknown: int = 0
+    retried_later: int = 0  # records rewound behind a paused partition
+
+
+@dataclass
+class _Pause:
+    since: float
+    failures: int = 0
+    resume_handle: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+
+async def _tolerant_parser(record: ConsumerRecord[Any, Any],
+                           original: Callable[[Any], Awaitable[StreamMessage[Any]]]
+                           ) -> StreamMessage[Any]:
+    """FastStream's parser decodes every header as UTF-8 and would drop a record
+    with a broken one; such a record is parsed with the headers made readable,
+    so it still reaches `process` (which dead-letters it), its raw headers intact."""
+    try:
+        return await original(record)
+    except UnicodeDecodeError:
+        readable = [(k, v.decode(errors="replace").encode()) for k, v in record.headers or ()]
+        message = await original(replace(record, headers=readable))
+        message.raw_message = record
+        return message
+
+
+async def _raw_body(message: StreamMessage[Any]) -> bytes:
+    """No decoding by FastStream: `content-type: application/json` would make it
+    decode the body itself and drop a record that is not JSON."""
+    return message.body
 
 
 class InboxConsumer:
     """Subscribes one consumer group to topics and runs handlers exactly-once in effect."""
 
     def __init__(self, broker: KafkaBroker, sessionmaker: async_sessionmaker[AsyncSession],
-                 consumer: str, max_attempts: int = 5, backoff_seconds: float = 0.2) -> None:
+                 consumer: str, max_attempts: int = 5, backoff_seconds: float = 0.2,
+                 max_pause_seconds: float = 30.0, dlq_timeout_seconds: float = 15.0) -> None:
         self.broker = broker
         self.sessionmaker = sessionmaker
         self.consumer = consumer
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
+        self.max_pause_seconds = max_pause_seconds
+        self.dlq_timeout_seconds = dlq_timeout_seconds
         self.stats = ConsumerStats()
+        self.subscribers: list[Any] = []
+        self._pauses: dict[TopicPartition, _Pause] = {}
+        self._warned_types: set[str] = set()
         # Test seam for crash drills: called after the DB commit, before the
         # offset commit. Raising here simulates a crash between the two.
         self.after_db_commit: Callable[[Envelope], Awaitable[None]] | None = None
@@ -78,32 +177,65 @@ class InboxConsumer:
         registry = ContractRegistry(*handlers)
         by_type = {contract.ce_type: handler for contract, handler in handlers.items()}
 
-        @self.broker.subscriber(
+        subscriber = self.broker.subscriber(
             topic, group_id=self.consumer, ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset="earliest", title=f"{topic}:{self.consumer}",
+            auto_offset_reset="earliest", parser=_tolerant_parser, decoder=_raw_body,
+            title=f"{topic}:{self.consumer}",
             description=f"Consumed by {self.consumer} through its inbox: "
                         + ", ".join(sorted(by_type)),
         )
+
+        @subscriber
         async def on_record(msg: KafkaMessage) -> None:
             record: ConsumerRecord[Any, Any] = msg.raw_message  # type: ignore[assignment]
-            await self.process(record, msg.body, registry, by_type)
-            await msg.ack()
+            try:
+                done = await self.process(record, registry, by_type)
+            except Exception as exc:  # our own bug: never skip the record for it
+                log.error("consumer %s: unexpected %s on %s/%d@%d; it will be retried",
+                          self.consumer, type(exc).__name__, record.topic, record.partition,
+                          record.offset)
+                done = False
+            if not done:
+                self._rewind_and_pause(msg.consumer, record)  # type: ignore[arg-type]
+                return
+            self._resumed(TopicPartition(record.topic, record.partition))
+            try:
+                await msg.ack()
+            except kafka_errors.KafkaError as exc:
+                # Handled and in the inbox: a redelivery after this is a duplicate.
+                log.warning("consumer %s: offset commit failed (%s)", self.consumer, type(exc).__name__)
 
-    async def process(self, record: ConsumerRecord[Any, Any], body: bytes, registry: ContractRegistry,
-                      by_type: dict[str, Handler]) -> None:
-        """Handle one record; returns once it is handled, a duplicate, ignored or dead-lettered."""
+        self.subscribers.append(subscriber)
+
+    # -- health ------------------------------------------------------------
+
+    def problems(self, stuck_after_seconds: float) -> list[str]:
+        """What readiness reports: stopped subscribers, partitions paused too long."""
+        found = [f"consumer {self.consumer} stopped on {', '.join(s.topic_names)}"
+                 for s in self.subscribers if not s.running]
+        now = time.monotonic()
+        found += [f"consumer {self.consumer} paused on {tp.topic}/{tp.partition} "
+                  f"for {int(now - pause.since)} s" for tp, pause in self._pauses.items()
+                  if now - pause.since > stuck_after_seconds]
+        return found
+
+    # -- one record --------------------------------------------------------
+
+    async def process(self, record: ConsumerRecord[Any, Any], registry: ContractRegistry,
+                      by_type: dict[str, Handler]) -> bool:
+        """Handle one record. True once it is handled, a duplicate, ignored or
+        dead-lettered; False when it must be retried later (infrastructure away)."""
+        body: bytes = record.value or b""
         headers = {k: v for k, v in (record.headers or ())}
         try:
             envelope = Envelope.from_headers(headers)
             contract = registry.get(envelope.type)
             if contract is None:
-                # Another consumer's event type on a shared topic: not ours.
-                self.stats.ignored += 1
-                return
+                self._not_ours(record, envelope.type)
+                return True
             event = contract.model_validate_json(body)
-        except (ValueError, ValidationError) as exc:
-            await self._dead_letter(record, body, f"unparseable record: {describe_error(exc)}")
-            return
+        except (EnvelopeError, ValidationError) as exc:
+            return await self._dead_letter(record, body, f"unparseable record: {describe_error(exc)}")
 
         handler = by_type[envelope.type]
         for attempt in range(1, self.max_attempts + 1):
@@ -111,10 +243,13 @@ class InboxConsumer:
                 duplicate = await self._handle_once(record, envelope, event, handler)
                 break
             except Exception as exc:
+                if is_infrastructure_error(exc):
+                    log.warning("consumer %s: %s (infrastructure); pausing %s/%d", self.consumer,
+                                type(exc).__name__, record.topic, record.partition)
+                    return False
                 if attempt == self.max_attempts:
-                    await self._dead_letter(record, body, f"handler failed {attempt} times: "
-                                            f"{describe_error(exc)}")
-                    return
+                    return await self._dead_letter(record, body, f"handler failed {attempt} times: "
+                                                   f"{describe_error(exc)}")
                 log.warning("consumer %s: %s on attempt %d, retrying", self.consumer,
                             type(exc).__name__, attempt)
                 await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
@@ -122,8 +257,22 @@ class InboxConsumer:
             self.stats.duplicates += 1
         else:
             self.stats.handled += 1
+        EVENTS.labels(self.consumer, record.topic, "duplicate" if duplicate else "handled").inc()
         if self.after_db_commit is not None:
             await self.after_db_commit(envelope)
+        return True
+
+    def _not_ours(self, record: ConsumerRecord[Any, Any], ce_type: str) -> None:
+        if ce_type in KNOWN_TYPES:  # another consumer's event on a shared topic
+            self.stats.ignored += 1
+            EVENTS.labels(self.consumer, record.topic, "ignored").inc()
+            return
+        self.stats.unknown += 1
+        UNKNOWN_TYPES.labels(self.consumer, record.topic, ce_type[:200]).inc()
+        if ce_type not in self._warned_types:  # once per type, not per record
+            self._warned_types.add(ce_type)
+            log.warning("consumer %s: unknown ce_type %r on %s, skipped (a newer producer?)",
+                        self.consumer, ce_type[:200], record.topic)
 
     async def _handle_once(self, record: ConsumerRecord[Any, Any], envelope: Envelope, event: Event,
                            handler: Handler) -> bool:
@@ -137,7 +286,9 @@ class InboxConsumer:
             await handler(session, event, envelope)
         return False
 
-    async def _dead_letter(self, record: ConsumerRecord[Any, Any], body: bytes, error: str) -> None:
+    async def _dead_letter(self, record: ConsumerRecord[Any, Any], body: bytes, error: str) -> bool:
+        """Publish the record to its dead-letter topic; False if Kafka did not
+        confirm it in time (the record is then retried later, never skipped)."""
         headers = {k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v))
                    for k, v in (record.headers or ())}
         headers.update({
@@ -147,10 +298,50 @@ class InboxConsumer:
             "dlq_partition": str(record.partition),
             "dlq_offset": str(record.offset),
         })
-        # Awaited with confirmation: the offset moves on only once the dead
-        # letter is safely in Kafka.
-        await self.broker.publish(body, dlq_topic(record.topic, self.consumer),
-                                  key=record.key, headers=headers)
+        try:
+            # Awaited with confirmation: the offset moves on only once the dead
+            # letter is safely in Kafka.
+            await asyncio.wait_for(self.broker.publish(body, dlq_topic(record.topic, self.consumer),
+                                                       key=record.key, headers=headers),
+                                   self.dlq_timeout_seconds)
+        except Exception as exc:
+            log.warning("consumer %s: dead-letter publish for %s/%d@%d failed (%s); pausing",
+                        self.consumer, record.topic, record.partition, record.offset,
+                        type(exc).__name__)
+            return False
         self.stats.dead_lettered += 1
+        EVENTS.labels(self.consumer, record.topic, "dead_lettered").inc()
         log.error("consumer %s: record %s/%d@%d dead-lettered (%s)", self.consumer, record.topic,
                   record.partition, record.offset, error)
+        return True
+
+    # -- pausing -----------------------------------------------------------
+
+    def _rewind_and_pause(self, consumer: AIOKafkaConsumer, record: ConsumerRecord[Any, Any]) -> None:
+        """Point the partition back at `record` and stop fetching it for a while;
+        the next commit cannot move past it, and the record comes again."""
+        tp = TopicPartition(record.topic, record.partition)
+        self.stats.retried_later += 1
+        EVENTS.labels(self.consumer, record.topic, "retried_later").inc()
+        pause = self._pauses.setdefault(tp, _Pause(since=time.monotonic()))
+        delay = min(self.backoff_seconds * 2 ** pause.failures, self.max_pause_seconds)
+        pause.failures += 1
+        consumer.seek(tp, record.offset)
+        consumer.pause(tp)
+        PAUSED.labels(self.consumer).set(len(self._pauses))
+        if pause.resume_handle is not None:
+            pause.resume_handle.cancel()
+        pause.resume_handle = asyncio.get_running_loop().call_later(delay, self._resume, consumer, tp)
+
+    def _resume(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        if tp in consumer.paused():
+            consumer.resume(tp)
+
+    def _resumed(self, tp: TopicPartition) -> None:
+        pause = self._pauses.pop(tp, None)
+        if pause is not None:
+            if pause.resume_handle is not None:
+                pause.resume_handle.cancel()
+            PAUSED.labels(self.consumer).set(len(self._pauses))
+            log.info("consumer %s: %s/%d flows again after %.1f s", self.consumer, tp.topic,
+                     tp.partition, time.monotonic() - pause.since)

@@ -98,8 +98,20 @@ def unharden_infrastructure() -> None:
 
 
 def _harden_outbox_inbox() -> None:
-    pass  # filled in by the outbox/inbox hardening
+    # A row Kafka refuses for good is parked (kept, with the reason) instead of
+    # blocking the relay; the later rows of its topic and key wait behind it.
+    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True)))
+    op.add_column("outbox", sa.Column("park_reason", sa.Text))
+    op.drop_index("ix_outbox_unsent", "outbox")
+    op.create_index("ix_outbox_unsent", "outbox", ["id"],
+                    postgresql_where=sa.text("sent_at IS NULL AND parked_at IS NULL"))
+    op.create_index("ix_outbox_parked", "outbox", ["topic", "key", "id"],
+                    postgresql_where=sa.text("sent_at IS NULL AND parked_at IS NOT NULL"))
 
 
 def _unharden_outbox_inbox() -> None:
-    pass
+    op.drop_index("ix_outbox_parked", "outbox")
+    op.drop_index("ix_outbox_unsent", "outbox")
+    op.create_index("ix_outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL"))
+    op.drop_column("outbox", "park_reason")
+    op.drop_column("outbox", "parked_at")

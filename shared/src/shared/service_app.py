@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from alembic.config import Config
@@ -24,7 +25,7 @@ from shared.events import Event
 from shared.health import install_metrics_middleware
 from shared.health import router as health_router
 from shared.inbox import InboxConsumer
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, Retention
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
@@ -76,12 +77,18 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         app.state.migrations_head = migrations_head(spec.service_dir)
         app.state.consumer = InboxConsumer(broker, app.state.sessionmaker, spec.name,
                                            settings.consumer_max_attempts,
-                                           settings.consumer_backoff_seconds)
+                                           settings.consumer_backoff_seconds,
+                                           settings.consumer_max_pause_seconds,
+                                           settings.consumer_dlq_timeout_seconds)
+        app.state.stuck_after_seconds = settings.stuck_after_seconds
         for key, value in spec.extra_state.items():
             setattr(app.state, key, value)
         if spec.subscribe:
             spec.subscribe(app.state.consumer)
-        relay = OutboxRelay(engine, asyncpg_dsn(settings.database_url), broker, spec.name)
+        relay = OutboxRelay(engine, asyncpg_dsn(settings.database_url), settings.kafka_bootstrap_servers,
+                            spec.name, retention=Retention(
+                                sent_outbox=timedelta(hours=settings.outbox_sent_retention_hours),
+                                inbox=timedelta(days=settings.inbox_retention_days)))
         app.state.relay = relay
         await broker.start()
         relay.start()
