@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.kafka_security import env_client_kwargs
+
 REPLAY_GROUP = "dlq-replay"
 DLQ_HEADERS = ("dlq_error", "dlq_consumer", "dlq_topic", "dlq_partition", "dlq_offset")
 
@@ -40,7 +42,7 @@ def _headers(record: object) -> dict[str, str]:
 async def _assign_all(consumer: AIOKafkaConsumer, bootstrap: str, topic: str) -> list[TopicPartition]:
     # A producer asks the broker for one topic's partitions; a consumer without
     # a subscription would not know them.
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **env_client_kwargs())
     await producer.start()
     try:
         numbers = await asyncio.wait_for(producer.partitions_for(topic), 10)
@@ -69,7 +71,8 @@ async def _drain(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -
 
 
 async def list_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **env_client_kwargs(),
+                                auto_offset_reset="earliest",
                                 enable_auto_commit=False)
     await consumer.start()
     try:
@@ -89,9 +92,10 @@ async def list_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
 
 async def replay(bootstrap: str, topic: str) -> int:
     """Republish the dead letters not replayed before; returns how many."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=REPLAY_GROUP,
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **env_client_kwargs(), group_id=REPLAY_GROUP,
                                 auto_offset_reset="earliest", enable_auto_commit=False)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **env_client_kwargs(), acks="all",
+                                enable_idempotence=True)
     await consumer.start()
     await producer.start()
     replayed = 0
