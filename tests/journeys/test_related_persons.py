@@ -39,6 +39,7 @@ async def test_related_person_acts_for_the_citizen_only_inside_the_approval(
         approval = response.json()
         event = await persons.next("se.omsorg.casework.person.related-person-approved.v1",
                                    link["person_id"])
+    assert event["data"]["version"] == 1
     assert approval["citizen"] == {"personnummer": citizen_pnr, "name": "Annika Test"}
     assert approval["related"] == {"personnummer": related_pnr, "name": "Josefine Test"}
     assert approval["valid_to"] == TODAY.replace(year=TODAY.year + 1).isoformat()  # one year by default
@@ -90,6 +91,10 @@ async def test_related_person_acts_for_the_citizen_only_inside_the_approval(
     assert (await http.get(f"{casework}/persons/{link['person_id']}/approvals",
                            headers=bearer(cw))).json() == []
     assert (await http.delete(approval_url, headers=bearer(cw))).status_code == 404
+    # Revocation is final: editing the revoked approval is refused, and nothing brings it back.
+    edit = await http.patch(approval_url, headers=bearer(cw), json={"valid_to": approval["valid_to"]})
+    assert edit.status_code == 409 and edit.headers["content-type"] == "application/problem+json"
+    assert "revoked" in edit.json()["detail"]
 
     # Every refusal is in intake's audit log, for the log reviewer.
     reviewer = await stack.token("log_reviewer", name="Logg Granskare", units=["kansliet"])
@@ -133,9 +138,11 @@ async def test_relation_with_alerts_makes_the_related_person_alerted(
     async with TopicWatch(stack, "casework.persons.v1") as persons:
         edited = await http.patch(relation_url, headers=bearer(cw), json={"email_alerts": True})
         assert edited.status_code == 200, edited.text
-        event = await persons.next("se.omsorg.casework.person.e-service-settings-changed.v1",
-                                   link["person_id"])
-    assert event["data"]["related_alerts"][0]["email"] == "isabella@example.se"
+        edited_event = await persons.next("se.omsorg.casework.person.e-service-settings-changed.v1",
+                                          link["person_id"])
+    assert edited_event["data"]["related_alerts"][0]["email"] == "isabella@example.se"
+    # Consumers order a person's settings by this version, not by the clocks of hosts.
+    assert edited_event["data"]["version"] > event["data"]["version"] >= 1
     # The only alerted relation cannot go while alerts go only to related persons.
     assert (await http.delete(relation_url, headers=bearer(cw))).status_code == 409
     assert (await http.put(f"{person_url}/e-service", headers=bearer(cw), json={

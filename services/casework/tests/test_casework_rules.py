@@ -1,12 +1,16 @@
 """Casework's pure rules: the LSS check of the link dialog and an approval's default end."""
 
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime
 
 import pytest
+from pydantic import ValidationError
 
 from casework.intake_records.schemas import LinkApplication
 from casework.intake_records.service import _check_lss
 from casework.relations.service import one_year_after
+from shared.contracts.casework import MAX_RELATED_ALERTS, AlertAddress, EServiceSettingsChanged
+from shared.contracts.intake import ContactDetailsChanged
 from shared.problems import InvalidInput
 
 
@@ -38,3 +42,20 @@ def test_lss_services_with_another_record_type_are_refused() -> None:
 def test_the_default_approval_lasts_one_year() -> None:
     assert one_year_after(date(2026, 11, 23)) == date(2027, 11, 23)
     assert one_year_after(date(2028, 2, 29)) == date(2029, 2, 28)
+
+
+
+def test_event_lists_are_bounded() -> None:
+    alert = AlertAddress(related_pnr="191212121212", name="Isabella Test",  # type: ignore[arg-type]
+                         sms_number="+46701234567", email=None)
+    settings = {"person_id": uuid.uuid4(), "pnr": "191212121212", "name": "Annika Test",
+                "messages_enabled": True, "sms_number": None, "email": None, "alert_recipients": "related",
+                "protected_identity": False, "changed_at": datetime.now(UTC)}
+    most = [alert] * MAX_RELATED_ALERTS
+    assert EServiceSettingsChanged.model_validate({**settings, "related_alerts": most}).version == 0
+    with pytest.raises(ValidationError):
+        EServiceSettingsChanged.model_validate({**settings, "related_alerts": [*most, alert]})
+    with pytest.raises(ValidationError):
+        ContactDetailsChanged.model_validate({
+            "citizen_id": uuid.uuid4(), "pnr": "191212121212", "changed": ["mobile", "email", "mobile"],
+            "mobile": None, "email": None, "changed_at": datetime.now(UTC), "version": 1})

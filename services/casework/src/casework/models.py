@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Integer,
     LargeBinary,
     SmallInteger,
     String,
@@ -90,6 +91,9 @@ class Person(Base):
     sms_phone: Mapped[int | None] = mapped_column(SmallInteger)  # 1 or 2
     email_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
     alert_recipients: Mapped[str] = mapped_column(String(10), default="citizen")
+    # Version of the e-service settings, carried in EServiceSettingsChanged;
+    # incremented under the person's row lock each time they are announced.
+    e_service_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -107,6 +111,10 @@ class CitizenContactDetails(Base):
     mobile: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The profile version (ContactDetailsChanged.version) each field was last set
+    # at: an older or replayed event changes neither field, a newer one only its own.
+    mobile_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    email_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class IntakeRecord(Base):
@@ -181,3 +189,5 @@ class Approval(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Carried in the approval's events; incremented under the approval's row lock.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

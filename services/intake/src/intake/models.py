@@ -73,6 +73,8 @@ class CitizenProfile(Base):
     mobile: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(254))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Carried in ContactDetailsChanged; incremented under the profile's row lock.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CitizenContact(Base):
@@ -101,8 +103,12 @@ class Representation(Base):
     related_name: Mapped[str] = mapped_column(String(200))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date] = mapped_column(Date)
+    # Once set, never cleared: a revocation is final whatever arrives after it.
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Casework's clock: orders only events from before versions, never a versioned one.
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The approval version last applied (the events' `version`): orders the projection.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def active_on(self, day: date) -> bool:
         return self.revoked_at is None and self.valid_from <= day <= self.valid_to

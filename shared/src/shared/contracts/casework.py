@@ -4,13 +4,20 @@ Topics, each keyed by its aggregate's id (never personal data):
 `casework.applications.v1` (key: the e-application id), `casework.cases.v1`
 (key: the intake record id), `casework.persons.v1` (key: the person id, so one
 person's e-service and approval events stay in order).
+
+State events carry a `version`: a counter the producer increments under the
+aggregate's row lock. Consumers apply an event only when its version is newer
+than the one they applied, so a replayed dead letter or a redelivery never sets
+older state (docs/event-ordering.md). Timestamps are for people, not ordering:
+they come from different hosts' clocks. Events written before versions existed
+parse with version 0, which never overrides a versioned state.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +30,10 @@ PERSONS_TOPIC = "casework.persons.v1"
 
 RecordType = Literal["Ansökan SoL", "Begäran LSS", "Förenklad handläggning"]
 AlertRecipients = Literal["citizen", "related", "both"]
+# At most this many related persons are alerted for one person (casework refuses more).
+MAX_RELATED_ALERTS = 20
+# The aggregate's version: 0 only in events from before versions were carried.
+Version = Annotated[int, Field(ge=0)]
 
 
 class ApplicationLinked(Event):
@@ -80,10 +91,12 @@ class EServiceSettingsChanged(Event):
     sms_number: str | None  # set only when SMS alerts are on
     email: str | None  # set only when e-mail alerts are on
     alert_recipients: AlertRecipients
-    related_alerts: list[AlertAddress] = Field(default_factory=list)
+    related_alerts: list[AlertAddress] = Field(default_factory=list, max_length=MAX_RELATED_ALERTS)
     # Alerts and related persons must never see this person's address.
     protected_identity: bool
     changed_at: datetime
+    # The person's e-service settings version: apply only one newer than the last applied.
+    version: Version = 0
 
 
 class _Approval(Event):
@@ -95,6 +108,10 @@ class _Approval(Event):
     related_name: str
     valid_from: date
     valid_to: date
+    # The approval's version (1 when approved, +1 on each change and on revocation):
+    # apply only one newer than the last applied. A revocation is final whatever
+    # its version: nothing after it makes the approval valid again.
+    version: Version = 0
 
 
 class RelatedPersonApproved(_Approval):

@@ -36,7 +36,7 @@ class ApplicationSubmitted(Event):
 
     application_id: uuid.UUID
     entry: Entry
-    services: list[AppliedService] = Field(min_length=1)
+    services: list[AppliedService] = Field(min_length=1, max_length=20)
     description: str = Field(min_length=1, max_length=10_000)
     applicant: Applicant
     submitted_at: datetime
@@ -56,7 +56,12 @@ class ContactDetailsChanged(Event):
     pnr: Personnummer
     # Which of the two the citizen changed: consumers touch only those, so a
     # new e-mail never wipes a number casework holds (and vice versa).
-    changed: list[Literal["mobile", "email"]] = Field(min_length=1)
+    changed: list[Literal["mobile", "email"]] = Field(min_length=1, max_length=2)
     mobile: str | None
     email: str | None
     changed_at: datetime
+    # The citizen profile's version, incremented under its row lock in intake.
+    # Consumers keep the version each field was last set at, so a stale replay
+    # changes nothing while a newer change of another field still applies.
+    # 0 only in events from before versions were carried.
+    version: int = Field(default=0, ge=0)

@@ -5,24 +5,30 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import Select, distinct, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.models import CitizenContactDetails, IntakeRecord, Person, Relation
 
 
+def _locked(query: Select[tuple[Person]]) -> Select[tuple[Person]]:
+    # populate_existing: the locked read replaces what an earlier read of this
+    # session left in the identity map, so versions are incremented from the truth.
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
 async def get(session: AsyncSession, person_id: uuid.UUID, *, for_update: bool = False) -> Person | None:
     query = select(Person).where(Person.id == person_id)
     if for_update:
-        query = query.with_for_update()
+        query = _locked(query)
     return (await session.scalars(query)).one_or_none()
 
 
 async def by_pnr(session: AsyncSession, pnr: str, *, for_update: bool = False) -> Person | None:
     query = select(Person).where(Person.pnr == pnr)
     if for_update:
-        query = query.with_for_update()
+        query = _locked(query)
     return (await session.scalars(query)).one_or_none()
 
 
@@ -76,13 +82,29 @@ async def alerted_relations(session: AsyncSession, person_id: uuid.UUID, today: 
 
 
 async def remember_citizen_contacts(session: AsyncSession, pnr: str, changes: dict[str, str | None],
-                                    changed_at: datetime) -> None:
-    """Keep what the citizen set; an older change never overwrites a newer one."""
-    stmt = insert(CitizenContactDetails).values(pnr=pnr, changed_at=changed_at, **changes)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["pnr"], set_={"changed_at": changed_at, **changes},
-        where=CitizenContactDetails.changed_at <= changed_at)
-    await session.execute(stmt)
+                                    version: int, changed_at: datetime) -> dict[str, str | None]:
+    """Keep what the citizen set, field by field, and return the changes that were
+    newer than what is kept: an older or replayed event changes nothing, while a
+    newer change of the other field still applies. Events from before versions
+    (version 0) apply only while nothing versioned is kept, in their old order."""
+    await session.execute(insert(CitizenContactDetails).values(pnr=pnr, changed_at=changed_at)
+                          .on_conflict_do_nothing(index_elements=["pnr"]))
+    kept = (await session.scalars(
+        select(CitizenContactDetails).where(CitizenContactDetails.pnr == pnr)
+        .with_for_update().execution_options(populate_existing=True))).one()
+    unversioned = kept.mobile_version == 0 and kept.email_version == 0
+    applied: dict[str, str | None] = {}
+    for field, value in changes.items():
+        newer = version > getattr(kept, f"{field}_version") if version else (
+            unversioned and changed_at >= kept.changed_at)
+        if newer:
+            setattr(kept, field, value)
+            setattr(kept, f"{field}_version", version)
+            applied[field] = value
+    if applied:
+        kept.changed_at = max(kept.changed_at, changed_at)
+    await session.flush()
+    return applied
 
 
 async def citizen_contacts(session: AsyncSession, pnr: str) -> CitizenContactDetails | None:

@@ -80,7 +80,9 @@ def _alert_addresses(person: Person) -> tuple[str | None, str | None]:
 
 
 async def announce_e_service(session: AsyncSession, person: Person) -> None:
-    """Publish the person's e-service settings as they are now."""
+    """Publish the person's e-service settings as they are now, with the next
+    settings version (the caller holds the person's row lock)."""
+    person.e_service_version += 1
     sms_number, email = _alert_addresses(person)
     related = []
     if person.alert_recipients in ("related", "both"):
@@ -94,7 +96,7 @@ async def announce_e_service(session: AsyncSession, person: Person) -> None:
         messages_enabled=person.messages_enabled, sms_number=sms_number, email=email,
         alert_recipients=person.alert_recipients,  # type: ignore[arg-type]
         related_alerts=related, protected_identity=person.protected,
-        changed_at=datetime.now(UTC)), SOURCE)
+        changed_at=datetime.now(UTC), version=person.e_service_version), SOURCE)
 
 
 async def update_person(session: AsyncSession, user: User, person_id: uuid.UUID, update: PersonUpdate
@@ -225,9 +227,14 @@ async def adopt_citizen_contacts(session: AsyncSession, person: Person) -> None:
 async def on_contact_details_changed(session: AsyncSession, event: ContactDetailsChanged,
                                      envelope: Envelope) -> None:
     """The citizen changed mobile or e-mail in Mina sidor: update the person record,
-    and the alerts when they go to those addresses."""
-    changes = {field: getattr(event, field) for field in event.changed}
-    await repository.remember_citizen_contacts(session, str(event.pnr), changes, event.changed_at)
+    and the alerts when they go to those addresses. Only fields this event is the
+    newest news of are applied (by the profile version), so a replayed or late
+    event never puts back an older number over a newer one or a caseworker's edit."""
+    changes = await repository.remember_citizen_contacts(
+        session, str(event.pnr), {field: getattr(event, field) for field in event.changed},
+        event.version, event.changed_at)
+    if not changes:
+        return  # older than what casework holds: nothing to do
     person = await repository.by_pnr(session, str(event.pnr), for_update=True)
     if person is None:
         return  # not a person in casework yet: adopted when one is created

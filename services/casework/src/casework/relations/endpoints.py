@@ -73,7 +73,7 @@ async def list_approvals(person_id: uuid.UUID, user: Caseworker, session: Sessio
 @router.patch("/approvals/{approval_id}", responses=_WRITE)
 async def update_approval(approval_id: uuid.UUID, form: ApprovalUpdate, user: Caseworker, session: Session
                           ) -> ApprovalOut:
-    """Edit an approval."""
+    """Edit an approval; a revoked approval cannot be edited (409): approve anew instead."""
     return await service.update_approval(session, user, approval_id, form)
 
 

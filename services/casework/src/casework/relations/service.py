@@ -26,9 +26,10 @@ from casework.relations.schemas import (
     RelationOut,
     RelationUpdate,
 )
-from shared import patch
+from shared import audit, patch
 from shared.auth import User
 from shared.contracts.casework import (
+    MAX_RELATED_ALERTS,
     RelatedPersonApprovalChanged,
     RelatedPersonApprovalRevoked,
     RelatedPersonApproved,
@@ -83,9 +84,17 @@ async def add_relation(session: AsyncSession, user: User, person_id: uuid.UUID, 
         sms_alerts=form.sms_alerts, email_alerts=form.email_alerts, created_at=datetime.now(UTC))
     repository.add(session, relation)
     await session.flush()
+    await _check_alert_bound(session, relation)
     if form.sms_alerts or form.email_alerts:
         await _announce_if_alerted(session, person)
     return _relation_out(relation)
+
+
+async def _check_alert_bound(session: AsyncSession, relation: Relation) -> None:
+    """EServiceSettingsChanged carries at most MAX_RELATED_ALERTS related persons."""
+    if (relation.sms_alerts or relation.email_alerts) and \
+            await repository.count_with_alerts(session, relation.person_id) > MAX_RELATED_ALERTS:
+        raise Conflict(f"At most {MAX_RELATED_ALERTS} related persons can be alerted for one person.")
 
 
 async def _reach_relation(session: AsyncSession, user: User, relation_id: uuid.UUID, action: str
@@ -121,6 +130,7 @@ async def update_relation(session: AsyncSession, user: User, relation_id: uuid.U
     if relation.email_alerts and not relation.email:
         raise InvalidInput("E-mail alerts need the related person's e-mail address.", field="email")
     await session.flush()
+    await _check_alert_bound(session, relation)
     await _announce_if_alerted(session, person)
     return _relation_out(relation)
 
@@ -163,7 +173,8 @@ async def approve(session: AsyncSession, user: User, person_id: uuid.UUID, form:
     now = datetime.now(UTC)
     approval = Approval(id=uuid.uuid4(), person_id=person.id, related_pnr=str(form.related_personnummer),
                         related_name=form.related_name, valid_from=form.valid_from, valid_to=valid_to,
-                        consent_info=form.consent_info, created_by=user.sub, created_at=now, updated_at=now)
+                        consent_info=form.consent_info, created_by=user.sub, created_at=now, updated_at=now,
+                        version=1)
     repository.add(session, approval)
     await session.flush()
     await add_event(session, RelatedPersonApproved(
@@ -174,7 +185,7 @@ async def approve(session: AsyncSession, user: User, person_id: uuid.UUID, form:
 def _approval_facts(a: Approval, person: Person) -> dict[str, object]:
     return {"approval_id": a.id, "person_id": person.id, "citizen_pnr": person.pnr,
             "citizen_name": person.name, "related_pnr": a.related_pnr, "related_name": a.related_name,
-            "valid_from": a.valid_from, "valid_to": a.valid_to}
+            "valid_from": a.valid_from, "valid_to": a.valid_to, "version": a.version}
 
 
 async def list_approvals(session: AsyncSession, user: User, person_id: uuid.UUID) -> list[ApprovalOut]:
@@ -185,22 +196,31 @@ async def list_approvals(session: AsyncSession, user: User, person_id: uuid.UUID
 
 async def _reach_approval(session: AsyncSession, user: User, approval_id: uuid.UUID, action: str
                           ) -> tuple[Approval, Person]:
-    approval = await repository.approval(session, approval_id)
-    if approval is None or approval.revoked_at is not None:
+    """The approval, locked and read afresh, with its person locked; revoked or not."""
+    # Only to learn whose approval it is (never changes): the state is read below, under the lock.
+    found = await repository.approval(session, approval_id)
+    if found is None:
         raise NotFound("There is no such approval (or it was revoked).")
     # The person's row lock serializes every approval change of one citizen.
-    person = await reach_person(session, user, approval.person_id, action, "approval", str(approval_id),
+    person = await reach_person(session, user, found.person_id, action, "approval", str(approval_id),
                                 for_update=True)
     approval = await repository.approval(session, approval_id, for_update=True)
-    if approval is None or approval.revoked_at is not None:
+    if approval is None:
         raise NotFound("There is no such approval (or it was revoked).")
     return approval, person
 
 
 async def update_approval(session: AsyncSession, user: User, approval_id: uuid.UUID, form: ApprovalUpdate
                           ) -> ApprovalOut:
-    """Edit an approval's period, name or consent information (RelatedPersonApprovalChanged)."""
+    """Edit an approval's period, name or consent information (RelatedPersonApprovalChanged).
+    A revoked approval stays revoked: editing it is refused, even when the revocation
+    was committed while this edit waited for the lock."""
     approval, person = await _reach_approval(session, user, approval_id, "update")
+    if approval.revoked_at is not None:
+        raise await audit.refuse(session, audit.AuditEntry(
+            actor=user.sub, actor_role="caseworker", action="update", object_type="approval",
+            object_id=str(approval_id), subject_pnr=person.pnr, reason="approval revoked"),
+            Conflict("The approval has been revoked and cannot be edited; approve the related person anew."))
     for field, value in patch.changes(form, not_null=("related_name", "valid_from", "valid_to")).items():
         setattr(approval, field, value)
     _check_period("approval", approval.valid_from, approval.valid_to)
@@ -210,6 +230,7 @@ async def update_approval(session: AsyncSession, user: User, approval_id: uuid.U
         raise Conflict("This related person already has an approval that overlaps the period.")
     now = datetime.now(UTC)
     approval.updated_at = now
+    approval.version += 1
     await session.flush()
     await add_event(session, RelatedPersonApprovalChanged(
         **_approval_facts(approval, person), changed_at=now), SOURCE)
@@ -217,12 +238,14 @@ async def update_approval(session: AsyncSession, user: User, approval_id: uuid.U
 
 
 async def revoke_approval(session: AsyncSession, user: User, approval_id: uuid.UUID) -> None:
-    """Remove an approval; the related person is refused from their next request on."""
+    """Remove an approval; the related person is refused from their next request on.
+    Final: a revoked approval is never edited or restored (approve anew instead)."""
     approval, person = await _reach_approval(session, user, approval_id, "delete")
+    if approval.revoked_at is not None:
+        raise NotFound("There is no such approval (or it was revoked).")
     now = datetime.now(UTC)
     approval.revoked_at = approval.updated_at = now
+    approval.version += 1
     await session.flush()
     await add_event(session, RelatedPersonApprovalRevoked(
         **_approval_facts(approval, person), revoked_at=now), SOURCE)
-
-

@@ -12,7 +12,8 @@ from intake.models import CitizenContact, CitizenProfile
 async def profile(session: AsyncSession, pnr: str, *, for_update: bool = False) -> CitizenProfile | None:
     query = select(CitizenProfile).where(CitizenProfile.pnr == pnr)
     if for_update:
-        query = query.with_for_update()
+        # populate_existing: the locked read must not return an earlier read's stale copy.
+        query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.scalars(query)).one_or_none()
 
 

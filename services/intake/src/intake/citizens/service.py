@@ -48,9 +48,10 @@ async def update_profile(session: AsyncSession, user: User, update: ProfileUpdat
         setattr(profile, field, getattr(update, field))
     if changed:
         profile.updated_at = now
+        profile.version += 1  # under the row lock: consumers order this citizen's changes by it
         await add_event(session, ContactDetailsChanged(
             citizen_id=profile.id, pnr=user.pnr, changed=changed,  # type: ignore[arg-type]
-            mobile=profile.mobile, email=profile.email, changed_at=now), SOURCE)
+            mobile=profile.mobile, email=profile.email, changed_at=now, version=profile.version), SOURCE)
     await audit.record(session, _entry(user, "update"))
     return ProfileOut(citizen_id=profile.id, name=user.name, mobile=profile.mobile, email=profile.email,
                       updated_at=profile.updated_at)

@@ -70,17 +70,22 @@ async def applications_of_represented(session: AsyncSession, user: User, approva
     return await applications.list_for(session, user, representation.citizen_pnr, "related_person")
 
 
+def _facts(event: RelatedPersonApproved | RelatedPersonApprovalChanged | RelatedPersonApprovalRevoked
+           ) -> dict[str, object]:
+    return {"approval_id": event.approval_id, "person_id": event.person_id,
+            "citizen_pnr": str(event.citizen_pnr), "citizen_name": event.citizen_name,
+            "related_pnr": str(event.related_pnr), "related_name": event.related_name,
+            "valid_from": event.valid_from, "valid_to": event.valid_to, "version": event.version}
+
+
 async def on_approved(session: AsyncSession, event: RelatedPersonApproved | RelatedPersonApprovalChanged,
                       envelope: Envelope) -> None:
-    """Record or update an approval from casework."""
+    """Record or update an approval from casework, unless a newer version was applied
+    already (a replayed or late event) or the approval was revoked: revocation is
+    final, whatever the version or order of arrival."""
     changed_at = event.approved_at if isinstance(event, RelatedPersonApproved) else event.changed_at
-    await repository.upsert(session, {
-        "approval_id": event.approval_id, "person_id": event.person_id,
-        "citizen_pnr": str(event.citizen_pnr), "citizen_name": event.citizen_name,
-        "related_pnr": str(event.related_pnr), "related_name": event.related_name,
-        "valid_from": event.valid_from, "valid_to": event.valid_to, "revoked_at": None,
-        "changed_at": changed_at})
-    await _audit_projection(session, envelope, event.approval_id, str(event.citizen_pnr))
+    if await repository.apply_approval(session, {**_facts(event), "changed_at": changed_at}):
+        await _audit_projection(session, envelope, event.approval_id, str(event.citizen_pnr))
 
 
 async def _audit_projection(session: AsyncSession, envelope: Envelope, approval_id: uuid.UUID,
@@ -95,12 +100,6 @@ async def on_revoked(session: AsyncSession, event: RelatedPersonApprovalRevoked,
     """Mark an approval revoked: the related person's next request is refused. A
     revocation that arrives before its approval (say, one replayed from a dead
     letter later) is recorded revoked, so the late approval cannot revive it."""
-    representation = await repository.get(session, event.approval_id)
-    if representation is None or representation.changed_at <= event.revoked_at:
-        await repository.upsert(session, {
-            "approval_id": event.approval_id, "person_id": event.person_id,
-            "citizen_pnr": str(event.citizen_pnr), "citizen_name": event.citizen_name,
-            "related_pnr": str(event.related_pnr), "related_name": event.related_name,
-            "valid_from": event.valid_from, "valid_to": event.valid_to, "revoked_at": event.revoked_at,
-            "changed_at": event.revoked_at})
+    if await repository.apply_revocation(session, {**_facts(event), "revoked_at": event.revoked_at,
+                                                   "changed_at": event.revoked_at}):
         await _audit_projection(session, envelope, event.approval_id, str(event.citizen_pnr))

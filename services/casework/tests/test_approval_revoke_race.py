@@ -1,0 +1,151 @@
+"""A revocation racing an edit of the same approval, against casework's real
+PostgreSQL with a deterministic interleaving: the edit waits for the revoker's
+row locks, the revocation commits, and the edit must then see it, refuse (409)
+and emit nothing, so no RelatedPersonApprovalChanged revives the approval."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from casework.models import Approval, IntakeRecord, Person
+from casework.persons import repository as persons
+from casework.relations import repository as approvals
+from casework.relations import service
+from casework.relations.schemas import ApprovalCreate, ApprovalUpdate
+from conftest import ROOT, Infrastructure, new_personnummer
+from shared.auth import User
+from shared.db import make_engine, make_sessionmaker
+from shared.problems import Conflict
+
+APPROVED = "se.omsorg.casework.person.related-person-approved.v1"
+CHANGED = "se.omsorg.casework.person.related-person-approval-changed.v1"
+REVOKED = "se.omsorg.casework.person.related-person-approval-revoked.v1"
+_WAITING = text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted")
+_EVENT_TYPES = text("SELECT headers->>'ce_type' FROM outbox WHERE key = :key ORDER BY id")
+
+
+def migrated_database(infra: Infrastructure, name: str) -> str:
+    """The service's own database at its newest migration, as deploy/omsorg.sh configures it."""
+    env = {**os.environ, **infra.env}
+    done = subprocess.run([str(ROOT / "deploy/omsorg.sh"), "migrate"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    pattern = env.get("OMSORG_DATABASE_URL_PATTERN") or "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}"
+    return pattern.replace("{name}", name)
+
+
+@pytest.fixture(scope="module")
+async def engine(infrastructure: Infrastructure) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(migrated_database(infrastructure, "casework"), pool_size=4)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+async def citizen_with_approval(sessions: async_sessionmaker[AsyncSession]) -> tuple[User, Person, uuid.UUID]:
+    """A person with an intake record in a unit of their own and an approved related person."""
+    unit = f"race-{uuid.uuid4().hex[:8]}"
+    user = User(sub=f"cw-{uuid.uuid4().hex[:8]}", name="Marita Test", roles=frozenset({"caseworker"}),
+                units=(unit,))
+    async with sessions() as session, session.begin():
+        person = Person(id=uuid.uuid4(), pnr=new_personnummer(), name="Annika Test")
+        session.add(person)
+        await session.flush()
+        session.add(IntakeRecord(
+            person_id=person.id, record_type="Förenklad handläggning", lss_services=[],
+            caseworker_id=user.sub, caseworker_name=user.name, unit=unit, from_whom="Den enskilde",
+            channel="E-ansökan", note="", status="Pågående", created_by=user.sub,
+            created_at=datetime.now(UTC)))
+        await session.flush()
+        approval = await service.approve(session, user, person.id, ApprovalCreate(
+            related_personnummer=new_personnummer(), related_name="Josefine Test",  # type: ignore[arg-type]
+            valid_from=date.today(), consent_registered=True))
+    return user, person, approval.id
+
+
+async def waiting_for_a_lock(engine: AsyncEngine, pid: int, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with engine.connect() as conn:
+        while asyncio.get_running_loop().time() < deadline:
+            waiting = await conn.scalar(_WAITING, {"pid": pid})
+            await conn.rollback()  # a fresh snapshot each poll
+            if waiting:
+                return
+            await asyncio.sleep(0.02)
+    pytest.fail("the edit never waited for the revoker's lock")
+
+
+async def events_of(sessions: async_sessionmaker[AsyncSession], person_id: uuid.UUID) -> list[str]:
+    async with sessions() as session:
+        rows = await session.scalars(_EVENT_TYPES, {"key": str(person_id)})
+        return list(rows)
+
+
+async def test_an_edit_that_waited_for_a_revocation_is_refused_and_emits_nothing(
+        engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
+    user, person, approval_id = await citizen_with_approval(sessions)
+    edit_pid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    async def edit() -> None:
+        async with sessions() as session, session.begin():
+            edit_pid.set_result(await session.scalar(text("SELECT pg_backend_pid()")))
+            await service.update_approval(session, user, approval_id, ApprovalUpdate(
+                valid_to=date.today() + timedelta(days=30)))
+
+    async with sessions() as revoker, revoker.begin():
+        # Hold the approval's locks (the person's row, then the approval's) ...
+        assert await persons.get(revoker, person.id, for_update=True) is not None
+        assert await approvals.approval(revoker, approval_id, for_update=True) is not None
+        editing = asyncio.create_task(edit())
+        # ... while the edit starts and has to wait for them ...
+        await waiting_for_a_lock(engine, await asyncio.wait_for(edit_pid, 10))
+        assert not editing.done()
+        # ... then revoke and commit.
+        await service.revoke_approval(revoker, user, approval_id)
+
+    with pytest.raises(Conflict, match="revoked"):
+        await asyncio.wait_for(editing, 10)
+    async with sessions() as session:
+        approval = await session.get(Approval, approval_id)
+        assert approval is not None and approval.revoked_at is not None
+        assert approval.valid_to == approval.valid_from.replace(year=approval.valid_from.year + 1)
+        assert approval.version == 2  # approved, revoked: the edit never counted
+    assert await events_of(sessions, person.id) == [APPROVED, REVOKED]
+
+
+async def test_a_revoked_approval_cannot_be_edited(sessions: async_sessionmaker[AsyncSession]) -> None:
+    user, person, approval_id = await citizen_with_approval(sessions)
+    async with sessions() as session, session.begin():
+        await service.revoke_approval(session, user, approval_id)
+    with pytest.raises(Conflict):
+        async with sessions() as session, session.begin():
+            await service.update_approval(session, user, approval_id, ApprovalUpdate(related_name="Ny Test"))
+    assert await events_of(sessions, person.id) == [APPROVED, REVOKED]
+
+
+async def test_approval_events_carry_the_approval_version(sessions: async_sessionmaker[AsyncSession]) -> None:
+    user, person, approval_id = await citizen_with_approval(sessions)
+    for days in (10, 20):
+        async with sessions() as session, session.begin():
+            await service.update_approval(session, user, approval_id, ApprovalUpdate(
+                valid_to=date.today() + timedelta(days=days)))
+    async with sessions() as session, session.begin():
+        await service.revoke_approval(session, user, approval_id)
+    async with sessions() as session:
+        rows = await session.execute(text(
+            "SELECT headers->>'ce_type', convert_from(payload, 'UTF8')::jsonb->>'version' FROM outbox "
+            "WHERE key = :key ORDER BY id"), {"key": str(person.id)})
+        assert [(t, int(v)) for t, v in rows] == [(APPROVED, 1), (CHANGED, 2), (CHANGED, 3), (REVOKED, 4)]
