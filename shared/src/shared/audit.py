@@ -44,14 +44,40 @@ async def record_many(session: AsyncSession, entries: Iterable[AuditEntry]) -> N
         await session.execute(_INSERT, rows)
 
 
+_REFUSALS = "audit_refusals"
+
+
+def collect_refusals(session: AsyncSession) -> None:
+    """Mark `session` as one whose owner writes the refusals `refuse` collects
+    (shared.db's request session): with its commit, or after its rollback."""
+    session.info[_REFUSALS] = []
+
+
+async def write_refusals(session: AsyncSession) -> None:
+    """Insert the refusals collected on `session` in its current transaction."""
+    await record_many(session, session.info.get(_REFUSALS, ()))
+
+
+def has_refusals(session: AsyncSession) -> bool:
+    return bool(session.info.get(_REFUSALS))
+
+
 async def refuse(session: AsyncSession, entry: AuditEntry, error: ServiceError) -> ServiceError:
     """Audit a refused access and return the error to raise.
 
-    The refusal is written in its own transaction, because raising the error
-    rolls back the request's transaction."""
-    async with AsyncSession(session.bind) as own, own.begin():
-        await own.execute(_INSERT, [{**entry.__dict__, "outcome": "refused",
-                                     "reason": entry.reason or error.detail[:200]}])
+    Raising the error rolls back the request's transaction, so the refusal's
+    row is not written there now: the request session (shared.db) writes it
+    at the end, in a fresh transaction after the rollback. A request never
+    holds two connections, so a burst of refusals cannot exhaust the pool.
+    A session nobody collects refusals for (not a request's) gets the row in
+    a transaction of its own."""
+    refusal = AuditEntry(**{**entry.__dict__, "outcome": "refused",
+                            "reason": entry.reason or error.detail[:200]})
+    if _REFUSALS in session.info:
+        session.info[_REFUSALS].append(refusal)
+    else:
+        async with AsyncSession(session.bind) as own, own.begin():
+            await record(own, refusal)
     return error
 
 

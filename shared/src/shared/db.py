@@ -11,6 +11,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from shared import audit
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -45,8 +47,19 @@ def asyncpg_dsn(url: str) -> str:
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     # One transaction per request: committed when the endpoint returns, rolled
     # back when it raises. Services flush, never commit (CONVENTIONS habit 2).
-    async with request.app.state.sessionmaker() as session, session.begin():
-        yield session
+    # Refusals (shared.audit.refuse) are written last: with the commit, or in
+    # a transaction of their own after the rollback, so they always stay.
+    async with request.app.state.sessionmaker() as session:
+        audit.collect_refusals(session)
+        try:
+            async with session.begin():
+                yield session
+                await audit.write_refusals(session)
+        except Exception:
+            if audit.has_refusals(session):
+                async with session.begin():
+                    await audit.write_refusals(session)
+            raise
 
 
 # scope="function": commit before the response leaves, so a 201 means saved.
