@@ -200,7 +200,8 @@ async def test_every_service_is_ready_and_documents_its_api(stack: Stack, http: 
     for service in ("intake", "casework", "messaging", "provider", "notify"):
         ready = await http.get(f"{stack.url(service)}/health/ready")
         assert ready.json() == {"status": "ok",
-                                "checks": {"database": "ok", "migrations": "ok", "broker": "ok"}}
+                                "checks": {"database": "ok", "migrations": "ok", "outbox": "ok",
+                                           "broker": "ok", "consumers": "ok"}}
         assert (await http.get(f"{stack.url(service)}/openapi.json")).status_code == 200
         asyncapi = (await http.get(f"{stack.url(service)}/asyncapi.json")).json()
         assert asyncapi["asyncapi"] == "3.0.0"

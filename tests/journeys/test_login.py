@@ -4,6 +4,8 @@ every service accepts. All services run as real processes."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 import re
 import time
 import uuid
@@ -16,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import ROOT, SERVICES, Stack, bankid_login, bearer, new_personnummer
+from conftest import ROOT, SERVICES, Stack, bankid_login, bearer, eventually, new_personnummer
 from shared.db import asyncpg_dsn
 
 CITIZEN_ISSUER = f"http://127.0.0.1:{SERVICES['intake']}/auth"
@@ -261,3 +263,129 @@ async def test_the_personnummer_stays_out_of_the_logs(stack: Stack, http: httpx.
         assert log.exists(), f"no log at {log}: start the services with omsorg.sh"
         text = log.read_text(errors="replace")
         assert pnr not in text and pnr[2:] not in text, f"the personnummer is in {service}'s log"
+
+
+# ------------------------------------------------------------ hardening ---
+
+async def _sql(stack: Stack, query: str, *args: Any) -> list[asyncpg.Record]:
+    pattern = stack.infra.env.get("OMSORG_DATABASE_URL_PATTERN",
+                                  "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}")
+    connection = await asyncpg.connect(asyncpg_dsn(pattern.replace("{name}", "intake")))
+    try:
+        return list(await connection.fetch(query, *args))
+    finally:
+        await connection.close()
+
+
+def _client_at(address: str) -> httpx.AsyncClient:
+    """A client whose requests come from another loopback address: another client to intake."""
+    return httpx.AsyncClient(timeout=10, transport=httpx.AsyncHTTPTransport(local_address=address))
+
+
+def _fresh_loopback() -> str:
+    return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
+
+
+async def test_only_the_browser_that_started_a_login_may_follow_it(stack: Stack, http: httpx.AsyncClient
+                                                                   ) -> None:
+    login = f"{stack.url('intake')}/login/bankid"
+    response = await http.post(login, json={"simulate": {"personnummer": new_personnummer(),
+                                                         "name": "Ingrid Egenwebbläsare"}})
+    login_id = response.json()["login_id"]
+    cookie = f"omsorg_login_{uuid.UUID(login_id).hex}"
+    set_cookie = response.headers["set-cookie"].lower()
+    assert set_cookie.startswith(f"{cookie}=")
+    assert "httponly" in set_cookie and "samesite=strict" in set_cookie
+
+    async with httpx.AsyncClient(timeout=10) as other:
+        # Another browser: no cookie, or its own login's secret under this login's cookie name.
+        own = await _start(other, stack)
+        secret = other.cookies[f"omsorg_login_{uuid.UUID(own['login_id']).hex}"]
+        other.cookies.clear()
+        for headers in ({}, {"cookie": f"{cookie}={secret}"}):
+            for method, path in (("GET", "qr"), ("POST", "collect"), ("POST", "cancel")):
+                refused = await other.request(method, f"{login}/{login_id}/{path}", headers=headers)
+                assert refused.status_code == 403, (path, headers, refused.text)
+                assert refused.headers["content-type"] == "application/problem+json"
+
+    # The starting browser is not disturbed: the login is still pending, and completes.
+    assert (await _collect(http, stack, login_id)).json()["status"] == "pending"
+    assert (await _collect(http, stack, login_id)).json()["status"] == "complete"
+
+
+async def test_a_login_completed_from_another_address_gives_no_token(stack: Stack, http: httpx.AsyncClient
+                                                                     ) -> None:
+    pnr = new_personnummer()
+    relayed = await _start(http, stack, personnummer=pnr, name="Jonas Lurad", device_ip="203.0.113.77")
+    await _collect(http, stack, relayed["login_id"])
+    for _ in range(2):
+        failed = await _collect(http, stack, relayed["login_id"])
+        assert failed.json() == {"status": "failed", "hint_code": "deviceIpMismatch", "access_token": None}
+
+    # The same address written as IPv4-mapped IPv6 is the same device.
+    same = await _start(http, stack, personnummer=pnr, name="Jonas Lurad", device_ip="::ffff:127.0.0.1")
+    await _collect(http, stack, same["login_id"])
+    assert (await _collect(http, stack, same["login_id"])).json()["status"] == "complete"
+
+    reviewer = await stack.token("log_reviewer", name="Logg Granskare", units=["kansliet"])
+    log = (await http.post(f"{stack.url('intake')}/access-log/search", headers=bearer(reviewer),
+                           json={"personnummer": pnr})).json()
+    assert sorted((e["object_id"], e["outcome"]) for e in log if e["action"] == "login") == sorted(
+        [(relayed["login_id"], "refused"), (same["login_id"], "allowed")])
+    text = (ROOT / ".run" / "logs" / "intake.log").read_text(errors="replace")
+    assert "203.0.113.77" not in text and pnr not in text
+
+
+async def test_login_start_and_collect_are_rate_limited_per_client_address(stack: Stack,
+                                                                            http: httpx.AsyncClient) -> None:
+    intake = stack.url("intake")
+
+    async def until_refused(client: httpx.AsyncClient, url: str) -> httpx.Response:
+        for _ in range(60):  # batches of 20: up to 1200 requests
+            batch = await asyncio.gather(*(client.post(url) for _ in range(20)))
+            refused = [r for r in batch if r.status_code == 429]
+            if refused:
+                return refused[0]
+            assert all(r.status_code in (200, 201, 409) for r in batch), [r.text for r in batch]
+        pytest.fail(f"{url} was never rate-limited")
+
+    async with _client_at(_fresh_loopback()) as flooding:
+        refused = await until_refused(flooding, f"{intake}/login/bankid")
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert int(refused.headers["retry-after"]) >= 1
+        # Another address is not affected.
+        assert (await http.post(f"{intake}/login/bankid")).status_code == 201
+
+    async with _client_at(_fresh_loopback()) as polling:
+        login_id = (await _start(polling, stack))["login_id"]
+        refused = await until_refused(polling, f"{intake}/login/bankid/{login_id}/collect")
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert int(refused.headers["retry-after"]) >= 1
+
+
+async def test_ended_and_expired_logins_are_purged(stack: Stack, http: httpx.AsyncClient) -> None:
+    ended = await _start(http, stack, personnummer=new_personnummer(), name="Karin Glömd")
+    await _collect(http, stack, ended["login_id"])
+    assert (await _collect(http, stack, ended["login_id"])).json()["status"] == "complete"
+    abandoned = await _start(http, stack, personnummer=new_personnummer(), name="Lars Övergiven")
+    current = await _start(http, stack, personnummer=new_personnummer(), name="Maja Pågående")
+    ids = [uuid.UUID(s["login_id"]) for s in (ended, abandoned, current)]
+    orders = {r["id"]: r["order_ref"] for r in await _sql(
+        stack, "SELECT id, order_ref FROM login_transactions WHERE id = ANY($1)", ids)}
+
+    # Two days ago: far beyond the order's three minutes and any retention.
+    await _sql(stack, "UPDATE login_transactions SET started_at = started_at - interval '2 days', "
+               "finished_at = finished_at - interval '2 days' WHERE id = ANY($1)", ids[:2])
+    await _sql(stack, "UPDATE eid_simulator_orders SET created_at = created_at - interval '2 days' "
+               "WHERE order_ref = ANY($1)", [orders[i] for i in ids[:2]])
+
+    async def purged() -> bool:
+        left = await _sql(stack, "SELECT id FROM login_transactions WHERE id = ANY($1)", ids)
+        return {r["id"] for r in left} == {ids[2]}
+
+    await eventually(purged, timeout=30)
+    simulated = {r["order_ref"] for r in await _sql(
+        stack, "SELECT order_ref FROM eid_simulator_orders WHERE order_ref = ANY($1)", list(orders.values()))}
+    assert simulated == {orders[ids[2]]}
+    assert (await _collect(http, stack, ended["login_id"])).status_code == 404
+    assert (await _collect(http, stack, current["login_id"])).json()["status"] == "pending"

@@ -4,6 +4,7 @@ typed current-user dependencies endpoints declare."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.personnummer import InvalidPersonnummer, Personnummer
 from shared.problems import NotAllowed, NotAuthenticated, Unavailable
+
+log = logging.getLogger(__name__)
 
 
 class Role(StrEnum):
@@ -56,44 +59,106 @@ class User:
 
 
 @dataclass
+class _IssuerKeys:
+    """What a verifier knows of one issuer's JWKS, and when to ask again."""
+
+    keys: dict[str, Any] = field(default_factory=dict)  # kid -> public key
+    fetched_at: float | None = None  # last successful fetch (monotonic)
+    attempted_at: float = float("-inf")  # last fetch attempt, successful or not
+    failures: int = 0  # failed fetches in a row
+    retry_at: float = float("-inf")  # no outbound call before this while the IdP is failing
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def usable_keys(jwks: Any) -> tuple[dict[str, Any], list[str]]:
+    """The RS256 signing keys of a JWKS document by kid, and why any other entry
+    was skipped. One bad entry must not stop the good keys beside it."""
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+        raise ValueError("not a JWK set")
+    keys: dict[str, Any] = {}
+    skipped: list[str] = []
+    for index, entry in enumerate(jwks["keys"]):
+        kid = entry.get("kid") if isinstance(entry, dict) else None
+        where = f"#{index} kid={kid!r}"[:80]
+        if not isinstance(entry, dict) or not isinstance(kid, str) or not kid:
+            skipped.append(f"#{index}: no kid")
+        elif entry.get("kty") != "RSA":
+            skipped.append(f"{where}: kty is not RSA")
+        elif entry.get("use", "sig") != "sig" or entry.get("alg", "RS256") != "RS256":
+            skipped.append(f"{where}: not an RS256 signing key")
+        else:
+            try:
+                keys[kid] = jwt.PyJWK(entry, algorithm="RS256").key
+            except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+                skipped.append(f"{where}: {type(exc).__name__}")
+    return keys, skipped
+
+
+@dataclass
 class JwksVerifier:
     """Verifies RS256 tokens against the JWKS of the issuer their `iss` names, if
     that issuer is trusted: the staff IdP, and the citizen login for citizens only.
-    Refetches an issuer's JWKS on an unknown key id."""
+
+    An issuer's JWKS is refetched every `refresh_interval` seconds (so keys it
+    removed stop working), and on an unknown key id at most every
+    `unknown_kid_interval` seconds. While its IdP fails, fetches back off
+    exponentially up to `max_backoff`, with no outbound call in between: keys
+    already known keep working, anything else is refused at once."""
 
     issuer_url: str
     audience: str
     # Intake's e-ID login (IN-1); None: only the staff IdP is trusted.
     citizen_issuer_url: str | None = None
-    refetch_interval: float = 30.0
-    _keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # issuer -> kid -> key
-    _fetched_at: dict[str, float] = field(default_factory=dict)
-    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    refresh_interval: float = 300.0
+    unknown_kid_interval: float = 30.0
+    first_backoff: float = 1.0
+    max_backoff: float = 60.0
+    fetch_timeout: float = 5.0
+    _issuers: dict[str, _IssuerKeys] = field(default_factory=dict)
 
     @property
     def issuers(self) -> frozenset[str]:
         return frozenset(i for i in (self.issuer_url, self.citizen_issuer_url) if i)
 
-    async def _refresh(self, issuer: str) -> None:
-        async with self._locks.setdefault(issuer, asyncio.Lock()):
-            if (time.monotonic() - self._fetched_at.get(issuer, 0.0) < self.refetch_interval
-                    and self._keys.get(issuer)):
+    def _wants_fetch(self, state: _IssuerKeys, kid: str, now: float) -> bool:
+        if now < state.retry_at:
+            return False  # the IdP is failing: wait out the backoff
+        if state.fetched_at is None or now - state.fetched_at >= self.refresh_interval:
+            return True
+        return kid not in state.keys and now - state.attempted_at >= self.unknown_kid_interval
+
+    async def _refresh(self, issuer: str, state: _IssuerKeys, kid: str) -> None:
+        async with state.lock:
+            # Another request may have fetched (or failed) while this one waited.
+            if not self._wants_fetch(state, kid, time.monotonic()):
                 return
-            async with httpx.AsyncClient(timeout=5) as client:
-                discovery = (await client.get(f"{issuer}/.well-known/openid-configuration")).json()
-                jwks = (await client.get(discovery["jwks_uri"])).json()
-            self._keys[issuer] = {k["kid"]: jwt.PyJWK(k).key for k in jwks["keys"]}
-            self._fetched_at[issuer] = time.monotonic()
+            state.attempted_at = time.monotonic()
+            try:
+                async with httpx.AsyncClient(timeout=self.fetch_timeout) as client:
+                    discovery = (await client.get(f"{issuer}/.well-known/openid-configuration")).json()
+                    jwks = (await client.get(discovery["jwks_uri"])).json()
+                keys, skipped = usable_keys(jwks)
+            except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
+                state.failures += 1
+                backoff = min(self.max_backoff, self.first_backoff * 2 ** (state.failures - 1))
+                state.retry_at = time.monotonic() + backoff
+                log.warning("JWKS of %s cannot be fetched (%s); %d keys kept, next try in %.0f s",
+                            issuer, type(exc).__name__, len(state.keys), backoff)
+                return
+            for reason in skipped:
+                log.warning("JWKS of %s: entry skipped, %s", issuer, reason)
+            state.keys, state.fetched_at, state.failures = keys, time.monotonic(), 0
+            state.retry_at = float("-inf")
 
     async def _key(self, issuer: str, kid: str) -> Any:
-        if kid not in self._keys.get(issuer, {}):
-            try:
-                await self._refresh(issuer)
-            except (httpx.HTTPError, KeyError, ValueError) as exc:
-                raise Unavailable("The identity provider's keys cannot be fetched.") from exc
-        if kid not in self._keys.get(issuer, {}):
-            raise NotAuthenticated("The token is signed by an unknown key.")
-        return self._keys[issuer][kid]
+        state = self._issuers.setdefault(issuer, _IssuerKeys())
+        if self._wants_fetch(state, kid, time.monotonic()):
+            await self._refresh(issuer, state, kid)
+        if kid in state.keys:
+            return state.keys[kid]
+        if state.fetched_at is None:
+            raise Unavailable("The identity provider's keys cannot be fetched.")
+        raise NotAuthenticated("The token is signed by an unknown key.")
 
     async def verify(self, token: str) -> User:
         try:
@@ -102,6 +167,8 @@ class JwksVerifier:
             issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
             if not isinstance(issuer, str) or issuer not in self.issuers:
                 raise NotAuthenticated("The token's issuer is not trusted.")
+            if not isinstance(kid, str) or not kid:
+                raise NotAuthenticated("The token names no key (kid).")
             claims = jwt.decode(token, await self._key(issuer, kid), algorithms=["RS256"],
                                 audience=self.audience, issuer=issuer,
                                 options={"require": ["exp", "sub", "iss", "aud"]})

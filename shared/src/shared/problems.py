@@ -3,18 +3,27 @@
 Services raise `ServiceError` subclasses; one handler turns them (and request
 validation errors) into `application/problem+json`. Nothing else answers 500
 with a stack trace, and error bodies never echo personal data back.
+
+Neither do the logs: an exception's message may carry input values (pydantic's
+`input_value=...`, PostgreSQL's `DETAIL: Key (pnr)=(...)`), so the error path
+logs the exception's type, the route template and a correlation id, never the
+message (docs/http-edge.md).
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import traceback
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +34,7 @@ class ServiceError(Exception):
     status: int = 400
     title: str = "Bad request"
     type: str = "about:blank"
+    headers: dict[str, str] | None = None  # response headers, e.g. Retry-After
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -62,6 +72,15 @@ class Unavailable(ServiceError):
     title = "Service unavailable"
 
 
+class TooManyRequests(ServiceError):
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after_seconds: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after_seconds, **extra)
+        self.headers = {"Retry-After": str(retry_after_seconds)}
+
+
 def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
             "instance": instance, **extra}
@@ -74,10 +93,129 @@ def problem_responses(*errors: type[ServiceError]) -> dict[int | str, dict[str, 
     return {e.status: {"description": e.title, "content": {PROBLEM_JSON: {}}} for e in errors}
 
 
+_CLIENT_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def correlation_id(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is a plain token, else a new id. It goes
+    in the log line and the problem body, so a report can be matched to the log."""
+    for name, value in scope.get("headers", ()):
+        if name in (b"x-request-id", b"x-correlation-id"):
+            text = value.decode("latin-1")
+            if _CLIENT_CORRELATION_ID.match(text):
+                return text
+    return uuid.uuid4().hex
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route as declared ("/applications/{application_id}"), never the
+    concrete path, whose segments may be identifiers of a person."""
+    effective = (scope.get("fastapi") or {}).get("effective_route_context")
+    template = getattr(effective, "path", None) or getattr(scope.get("route"), "path", None)
+    return str(template) if template else "(no route)"
+
+
+def _field_like(part: object) -> object:
+    return part if isinstance(part, int) or re.fullmatch(r"[a-z_][a-z0-9_]*", str(part)) else "*"
+
+
+def describe(exc: BaseException) -> str:
+    """The exception's type and its causes' types; for a response validation
+    error the failing locations and error types. Never a message or a value."""
+    names, seen = [], set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        names.append(type(current).__name__)
+        current = current.__cause__ or current.__context__
+    text = " <- ".join(names)
+    if isinstance(exc, ResponseValidationError):
+        where = sorted({".".join(str(_field_like(p)) for p in e.get("loc", ())) + f" ({e.get('type', '?')})"
+                        for e in exc.errors()})
+        text += f" at {', '.join(where[:10])}"
+    return text
+
+
+def log_unexpected(scope: Scope, exc: BaseException, cid: str) -> None:
+    log.error("unhandled %s on %s %s (correlation id %s)", describe(exc), scope.get("method", ""),
+              route_template(scope), cid)
+
+
+def _internal_error(scope: Scope, cid: str) -> JSONResponse:
+    response = problem(500, "Internal error", "The request failed unexpectedly. Quote the correlation "
+                       "id when you report it.", scope.get("path", ""), correlation_id=cid)
+    response.headers["x-correlation-id"] = cid
+    return response
+
+
+class ResponseAbandoned(Exception):
+    """An unexpected error after the response had started; raised instead of
+    the original so the server's own error log gets no message to print."""
+
+
+class UnhandledErrors:
+    """Turns every exception no handler took (a bug, a ResponseValidationError)
+    into a 500 problem and one log line without the exception's message.
+
+    A pure ASGI middleware inside Starlette's ServerErrorMiddleware: that one
+    re-raises after its handler ran, and the server then logs the traceback
+    with the message, personal data included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception as exc:
+            cid = correlation_id(scope)
+            log_unexpected(scope, exc, cid)
+            if started:
+                raise ResponseAbandoned(f"correlation id {cid}") from None
+            await _internal_error(scope, cid)(scope, receive, send)
+
+
+class WithholdExceptionText(logging.Filter):
+    """For the server's own "Exception in ASGI application" records (what got
+    past every handler): keep the exception's type and stack frames, drop its
+    message and its chained exceptions' messages."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            record.msg = f"{record.getMessage()} ({describe(exc)}; message withheld)\n{frames.rstrip()}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+_WITHHOLD = WithholdExceptionText()
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    app.add_middleware(UnhandledErrors)
+    for name in ("uvicorn.error", "uvicorn"):
+        if _WITHHOLD not in logging.getLogger(name).filters:
+            logging.getLogger(name).addFilter(_WITHHOLD)
+
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
+        response = problem(exc.status, exc.title, exc.detail, request.url.path, **exc.extra)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,7 +227,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), request.url.path)
+        title = getattr(exc, "title", None) or str(exc.detail)
+        return problem(exc.status_code, title, str(exc.detail), request.url.path, **(
+            {"max_bytes": exc.limit} if exc.status_code == 413 and hasattr(exc, "limit") else {}))
 
     # Safety net: pydantic validates first, but what only the database can judge
     # (a NUL character in text, two concurrent first inserts) must still be a
@@ -101,13 +241,16 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem(422, "Invalid input", "A value cannot be stored (for example a NUL "
                            "character in a text); nothing was saved.", request.url.path)
         if sqlstate.startswith("23"):  # integrity constraint: a concurrent change won
-            log.warning("integrity conflict %s on %s %s", sqlstate, request.method, request.url.path)
+            log.warning("integrity conflict %s on %s %s", sqlstate, request.method,
+                        route_template(request.scope))
             return problem(409, "Conflict", "The change collides with another one made at the same "
                            "time; nothing was saved. Reload and try again.", request.url.path)
         return await _unexpected(request, exc)
 
+    # What escapes even UnhandledErrors (an outer middleware's bug) reaches
+    # ServerErrorMiddleware, which calls this and then re-raises to the server.
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return problem(500, "Internal error", "The request failed; nothing was saved.",
-                       request.url.path)
+        cid = correlation_id(request.scope)
+        log_unexpected(request.scope, exc, cid)
+        return _internal_error(request.scope, cid)

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import DEVELOPMENT_ENVIRONMENTS, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -23,6 +23,19 @@ class Settings(ServiceSettings):
     login_order_seconds: int = 180
     # BankID fails an order whose QR code was not scanned within 30 seconds.
     login_qr_seconds: int = 30
+    # Ended logins (and expired pending ones, and the simulator's orders) are
+    # deleted this long after they ended; the purge runs every interval.
+    login_retention_seconds: int = 900
+    login_purge_interval_seconds: float = 60.0
+    # Fail a login when the device that completes it (BankID completionData.device.ipAddress)
+    # is at another address than the browser that started it (endUserIp).
+    login_require_same_device_ip: bool = True
+    # Per client address, per intake process (an in-memory token bucket): a
+    # burst, then so many per minute. Many citizens may share one address (NAT).
+    login_start_burst: int = 20
+    login_start_per_minute: float = 30.0
+    login_collect_burst: int = 60
+    login_collect_per_minute: float = 300.0
 
     # Which e-ID backend answers auth/collect/cancel: the development simulator,
     # or the BankID Relying Party API v6 (mutual TLS).
@@ -35,8 +48,9 @@ class Settings(ServiceSettings):
 
     @model_validator(mode="after")
     def _eid_backend_fits_environment(self) -> Settings:
-        if self.environment == "production" and self.eid_backend == "simulator":
-            raise ValueError("the e-ID simulator must not run in production: set INTAKE_EID_BACKEND=bankid")
+        if self.eid_backend == "simulator" and self.environment not in DEVELOPMENT_ENVIRONMENTS:
+            raise ValueError(f"the e-ID simulator must not run in {self.environment}: "
+                             "set INTAKE_EID_BACKEND=bankid")
         if self.eid_backend == "bankid":
             missing = [name for name in ("bankid_cert_file", "bankid_key_file", "bankid_ca_file")
                        if getattr(self, name) is None]

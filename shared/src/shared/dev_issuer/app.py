@@ -2,8 +2,10 @@
 
 Stands in for the municipality's OpenID Connect provider in local runs and
 tests: OIDC discovery, a JWKS, and `POST /token` that signs a token for the
-role asked for. It refuses to start when OMSORG_ENVIRONMENT=production. Its RSA
-key is kept in a file of the run folder so tokens survive its restarts.
+role asked for. It starts only when OMSORG_ENVIRONMENT explicitly says
+development or test (unset or production: it refuses), and deploy/omsorg.sh
+binds it to 127.0.0.1 only. Its RSA key is kept in a file of the run folder so
+tokens survive its restarts.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from pydantic import BaseModel, Field, model_validator
 from shared.auth import PROVIDER_ROLES, Role
 from shared.personnummer import Personnummer
 from shared.problems import install_problem_handlers
+from shared.settings import ConfigurationRefused, require_development
 
-if os.environ.get("OMSORG_ENVIRONMENT", "development") == "production":
-    raise SystemExit("The development token issuer must not run in production.")
+try:
+    require_development("The development token issuer")
+except ConfigurationRefused as refused:
+    raise SystemExit(str(refused)) from None
 
 ISSUER = os.environ.get("DEV_ISSUER_URL", "http://127.0.0.1:8100")
 AUDIENCE = os.environ.get("DEV_ISSUER_AUDIENCE", "omsorg")

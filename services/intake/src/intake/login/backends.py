@@ -37,6 +37,8 @@ class CollectResult:
     status: CollectStatus
     hint_code: str | None = None
     user: CompletedUser | None = None
+    # The completing device's address (completionData.device.ipAddress); personal data.
+    device_ip: str | None = field(default=None, repr=False)
 
 
 class EidBackend(Protocol):

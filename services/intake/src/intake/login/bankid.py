@@ -93,11 +93,15 @@ class BankIdClient:
         """The order's state (POST /collect)."""
         answer = self._parse(CollectResponse, await self._call("collect", {"orderRef": order_ref}))
         user = None
+        device_ip = None
         if answer.completion_data is not None:
             u = answer.completion_data.user
             user = CompletedUser(personal_number=u.personal_number, name=u.name,
                                  given_name=u.given_name, surname=u.surname)
-        return CollectResult(status=answer.status, hint_code=answer.hint_code, user=user)
+            if answer.completion_data.device is not None:
+                device_ip = answer.completion_data.device.ip_address
+        return CollectResult(status=answer.status, hint_code=answer.hint_code, user=user,
+                             device_ip=device_ip)
 
     async def cancel(self, order_ref: str) -> None:
         """Cancel a pending order (POST /cancel)."""

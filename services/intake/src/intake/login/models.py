@@ -31,6 +31,11 @@ class LoginTransaction(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     token_issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # SHA-256 of the secret in the starting browser's cookie: only that browser may
+    # see the QR code, collect or cancel. None (a login older than this): no browser may.
+    browser_binding: Mapped[str | None] = mapped_column(String(64))
+    # The address BankID was told (endUserIp); the completing device must be there too.
+    end_user_ip: Mapped[str | None] = mapped_column(String(45))
 
 
 class SimulatedOrder(Base):
@@ -45,4 +50,6 @@ class SimulatedOrder(Base):
     name: Mapped[str] = mapped_column(String(200))
     outcome: Mapped[str] = mapped_column(String(32))  # complete | userCancel | expiredTransaction
     collects: Mapped[int] = mapped_column(Integer)
+    # Where the simulated device completes from (completionData.device.ipAddress).
+    device_ip: Mapped[str | None] = mapped_column(String(45))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

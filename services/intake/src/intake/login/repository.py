@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.login.models import LoginTransaction, SimulatedOrder
@@ -38,3 +39,15 @@ async def count_simulated_collect(session: AsyncSession, order_ref: str) -> Simu
 async def delete_simulated_order(session: AsyncSession, order_ref: str) -> bool:
     result = await session.execute(delete(SimulatedOrder).where(SimulatedOrder.order_ref == order_ref))
     return bool(getattr(result, "rowcount", 0))
+
+
+async def purge_logins(session: AsyncSession, ended_before: datetime, started_before: datetime) -> int:
+    """Delete logins that ended before `ended_before`, or started (and so expired) before `started_before`."""
+    result = await session.execute(delete(LoginTransaction).where(or_(
+        LoginTransaction.finished_at < ended_before, LoginTransaction.started_at < started_before)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_simulated_orders(session: AsyncSession, created_before: datetime) -> int:
+    result = await session.execute(delete(SimulatedOrder).where(SimulatedOrder.created_at < created_before))
+    return int(getattr(result, "rowcount", 0) or 0)

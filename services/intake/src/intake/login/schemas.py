@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress
 
 from intake.login.backends import CollectStatus
 from intake.login.simulator import TEST_NAME, TEST_PERSONNUMMER, SimulatedOutcome
@@ -20,6 +20,8 @@ class Simulation(BaseModel):
     personnummer: str = Field(default=TEST_PERSONNUMMER, min_length=1, max_length=20)
     name: str = Field(default=TEST_NAME, min_length=1, max_length=200)
     outcome: SimulatedOutcome = "complete"
+    # The address the simulated device completes from; by default the user's own.
+    device_ip: IPvAnyAddress | None = None
 
 
 class LoginStart(BaseModel):
@@ -54,8 +56,8 @@ class Discovery(BaseModel):
 
     issuer: str
     jwks_uri: str
-    id_token_signing_alg_values_supported: list[str]
-    subject_types_supported: list[str]
+    id_token_signing_alg_values_supported: list[str] = Field(max_length=10)
+    subject_types_supported: list[str] = Field(max_length=10)
 
 
 class Jwk(BaseModel):
@@ -70,4 +72,4 @@ class Jwk(BaseModel):
 
 
 class Jwks(BaseModel):
-    keys: list[Jwk]
+    keys: list[Jwk] = Field(max_length=20)

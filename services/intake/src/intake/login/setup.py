@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from intake.config import Settings
 from intake.login.backends import EidBackend
 from intake.login.bankid import BankIdClient
+from intake.login.ratelimit import RateLimiter
 from intake.login.simulator import Simulator
 from intake.login.tokens import CitizenTokenIssuer, load_or_create_key
 
@@ -21,6 +22,16 @@ class LoginSetup:
     order_seconds: int
     qr_seconds: int
     bankid: BankIdClient | None  # None: the development simulator answers
+    retention_seconds: int = 900
+    purge_interval_seconds: float = 60.0
+    require_same_device_ip: bool = True
+    start_limiter: RateLimiter | None = None  # None: unlimited
+    collect_limiter: RateLimiter | None = None
+
+    @property
+    def secure_cookie(self) -> bool:
+        # Locally intake speaks plain http, where a Secure cookie would never come back.
+        return self.environment == "production"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoginSetup:
@@ -38,7 +49,12 @@ class LoginSetup:
                                   settings.bankid_timeout_seconds)
         return cls(issuer=issuer, environment=settings.environment,
                    order_seconds=settings.login_order_seconds, qr_seconds=settings.login_qr_seconds,
-                   bankid=bankid)
+                   bankid=bankid, retention_seconds=settings.login_retention_seconds,
+                   purge_interval_seconds=settings.login_purge_interval_seconds,
+                   require_same_device_ip=settings.login_require_same_device_ip,
+                   start_limiter=RateLimiter(settings.login_start_burst, settings.login_start_per_minute),
+                   collect_limiter=RateLimiter(settings.login_collect_burst,
+                                               settings.login_collect_per_minute))
 
     def backend(self, sessionmaker: async_sessionmaker[AsyncSession]) -> EidBackend:
         """The configured e-ID backend."""

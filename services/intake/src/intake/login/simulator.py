@@ -17,6 +17,7 @@ from intake.login import repository
 from intake.login.backends import CollectResult, CompletedUser, Order
 from intake.login.models import SimulatedOrder
 from shared.problems import InvalidInput
+from shared.settings import DEVELOPMENT_ENVIRONMENTS
 
 SimulatedOutcome = Literal["complete", "userCancel", "expiredTransaction"]
 TEST_PERSONNUMMER = "191212121212"
@@ -34,8 +35,8 @@ class Simulator:
     name = "simulator"
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], environment: str) -> None:
-        if environment == "production":
-            raise RuntimeError("The e-ID simulator must not run in production.")
+        if environment not in DEVELOPMENT_ENVIRONMENTS:
+            raise RuntimeError(f"The e-ID simulator must not run in {environment}: development only.")
         self._sessionmaker = sessionmaker
 
     async def auth(self, end_user_ip: str) -> Order:
@@ -43,14 +44,16 @@ class Simulator:
         return await self.auth_as(end_user_ip, TEST_PERSONNUMMER, TEST_NAME, "complete")
 
     async def auth_as(self, end_user_ip: str, personal_number: str, name: str,
-                      outcome: SimulatedOutcome) -> Order:
-        """Start an order that ends as `outcome`, for the person given."""
+                      outcome: SimulatedOutcome, device_ip: str | None = None) -> Order:
+        """Start an order that ends as `outcome`, for the person given, completed
+        from `device_ip` (by default the user's own address, as on the same device)."""
         order = Order(order_ref=str(uuid.uuid4()), auto_start_token=str(uuid.uuid4()),
                       qr_start_token=str(uuid.uuid4()), qr_start_secret=str(uuid.uuid4()))
         async with self._sessionmaker() as session, session.begin():
             repository.add_simulated_order(session, SimulatedOrder(
                 order_ref=order.order_ref, personal_number=personal_number, name=name,
-                outcome=outcome, collects=0, created_at=datetime.now(UTC)))
+                outcome=outcome, collects=0, created_at=datetime.now(UTC),
+                device_ip=device_ip or end_user_ip))
         return order
 
     async def collect(self, order_ref: str) -> CollectResult:
@@ -64,7 +67,7 @@ class Simulator:
         if order.outcome != "complete":
             return CollectResult(status="failed", hint_code=order.outcome)
         given_name, _, surname = order.name.partition(" ")
-        return CollectResult(status="complete", user=CompletedUser(
+        return CollectResult(status="complete", device_ip=order.device_ip, user=CompletedUser(
             personal_number=order.personal_number, name=order.name,
             given_name=given_name, surname=surname))
 
