@@ -12,6 +12,7 @@ Tests never skip for missing infrastructure: they fail saying what to start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import shutil
@@ -77,11 +78,16 @@ def _testcontainers_infrastructure(stack: list[Any]) -> Infrastructure:
     kafka.start()
     stack.append(kafka)
     host, port = postgres.get_container_host_ip(), postgres.get_exposed_port(5432)
+    # As deploy/omsorg.sh: <name>_owner owns the database and migrates it, <name> runs the service.
     for name in SERVICES:
-        postgres.exec(["psql", "-U", "omsorg", "-d", "omsorg_test", "-c", f"CREATE DATABASE {name}"])
+        for sql in (f"CREATE ROLE {name}_owner LOGIN PASSWORD 'omsorg'",
+                    f"CREATE ROLE {name} LOGIN PASSWORD 'omsorg'",
+                    f"CREATE DATABASE {name} OWNER {name}_owner"):
+            postgres.exec(["psql", "-U", "omsorg", "-d", "omsorg_test", "-c", sql])
     bootstrap = kafka.get_bootstrap_server()
     env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "OMSORG_DATABASE_URL_PATTERN": f"postgresql+asyncpg://omsorg:omsorg@{host}:{port}/{{name}}"}
+           "OMSORG_DATABASE_URL_PATTERN": f"postgresql+asyncpg://{{name}}:omsorg@{host}:{port}/{{name}}",
+           "OMSORG_MIGRATION_URL_PATTERN": f"postgresql+asyncpg://{{name}}_owner:omsorg@{host}:{port}/{{name}}"}
     subprocess.run([str(ROOT / ".venv/bin/python"), str(ROOT / "deploy/kafka_admin.py"), "create-topics",
                     str(ROOT / "deploy/topics.txt")], env={**os.environ, **env}, check=True)
     return Infrastructure(bootstrap, f"postgresql+asyncpg://omsorg:omsorg@{host}:{port}/omsorg_test", env)
@@ -302,3 +308,57 @@ async def bankid_login(http: httpx.AsyncClient, stack: Stack, pnr: str, name: st
         if result["status"] == "failed":
             pytest.fail(f"the BankID login failed ({result['hint_code']})")
     pytest.fail("the BankID login did not complete")
+
+
+# A TCP proxy for outage drills: a real connection path to a real server that a
+# test can cut (every open connection closed, new ones refused) and restore.
+class TcpProxy:
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.up = True
+
+    async def start(self) -> TcpProxy:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def cut(self) -> None:
+        """The outage: drop every connection; new ones are closed at once."""
+        self.up = False
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.up:
+            writer.transport.abort()
+            return
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update({writer, upstream_writer})
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+        self._writers.discard(writer)
+        self._writers.discard(upstream_writer)

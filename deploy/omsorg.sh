@@ -23,6 +23,15 @@ ISSUER_PORT=8100
 declare -A SERVICE_PORT=([intake]=8101 [casework]=8102 [messaging]=8103 [provider]=8104 [notify]=8105)
 BIND_HOST=${OMSORG_BIND_HOST:-127.0.0.1}
 
+# Every process refuses to start unless told its environment; this script runs
+# development (the e-ID simulator, the development token issuer) explicitly.
+export OMSORG_ENVIRONMENT=${OMSORG_ENVIRONMENT:-development}
+# Intake's login limits per client address: every local test logs in from 127.0.0.1.
+export INTAKE_LOGIN_START_BURST=${INTAKE_LOGIN_START_BURST:-50}
+export INTAKE_LOGIN_START_PER_MINUTE=${INTAKE_LOGIN_START_PER_MINUTE:-300}
+export INTAKE_LOGIN_COLLECT_BURST=${INTAKE_LOGIN_COLLECT_BURST:-150}
+export INTAKE_LOGIN_COLLECT_PER_MINUTE=${INTAKE_LOGIN_COLLECT_PER_MINUTE:-1500}
+export INTAKE_LOGIN_PURGE_INTERVAL_SECONDS=${INTAKE_LOGIN_PURGE_INTERVAL_SECONDS:-2}
 export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}
 export OMSORG_ISSUER_URL=${OMSORG_ISSUER_URL:-http://127.0.0.1:$ISSUER_PORT}
 # The citizens' e-ID login: intake signs their tokens as this issuer.
@@ -33,11 +42,22 @@ die() { log "error: $*"; exit 1; }
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
-# One database per service. Tests that bring their own PostgreSQL (testcontainers)
-# set OMSORG_DATABASE_URL_PATTERN, with {name} standing for the service.
+# One database per service, with two roles: <svc>_owner owns the database and
+# its tables and runs the migrations; <svc>, what the service connects as, may
+# only read and write rows (and only INSERT/SELECT the audit log; docs/audit.md).
+# Tests that bring their own PostgreSQL (testcontainers) set
+# OMSORG_DATABASE_URL_PATTERN and OMSORG_MIGRATION_URL_PATTERN, {name} standing
+# for the service.
 DATABASE_URL_PATTERN="postgresql+asyncpg://{name}@127.0.0.1:$PG_PORT/{name}"
-[ -n "${OMSORG_DATABASE_URL_PATTERN:-}" ] && DATABASE_URL_PATTERN=$OMSORG_DATABASE_URL_PATTERN
+MIGRATION_URL_PATTERN="postgresql+asyncpg://{name}_owner@127.0.0.1:$PG_PORT/{name}"
+if [ -n "${OMSORG_DATABASE_URL_PATTERN:-}" ]; then
+  DATABASE_URL_PATTERN=$OMSORG_DATABASE_URL_PATTERN
+  MIGRATION_URL_PATTERN=${OMSORG_MIGRATION_URL_PATTERN:-$OMSORG_DATABASE_URL_PATTERN}
+fi
 database_url() { local placeholder="{name}"; echo "${DATABASE_URL_PATTERN//"$placeholder"/$1}"; }
+migration_url() { local placeholder="{name}"; echo "${MIGRATION_URL_PATTERN//"$placeholder"/$1}"; }
+# The user name in a URL: scheme://user[:password]@host...
+url_user() { local rest=${1#*://}; rest=${rest%%@*}; echo "${rest%%:*}"; }
 
 # ---------------------------------------------------------------- install ---
 
@@ -163,19 +183,44 @@ EOF
     pg_run "$bin/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/postgres.log" -w -t 60 start >/dev/null \
       || { tail -n 30 "$PGDIR/postgres.log" >&2; die "PostgreSQL did not start"; }
   fi
-  local s
-  for s in "${SERVICES[@]}" omsorg_test; do
-    if ! psql_admin -tAc "select 1 from pg_roles where rolname='$s'" | grep -q 1; then
-      psql_admin -qc "create role $s login" >/dev/null
-    fi
-    if ! psql_admin -tAc "select 1 from pg_database where datname='$s'" | grep -q 1; then
-      psql_admin -qc "create database $s owner $s" >/dev/null
-      log "created database $s"
-    fi
-  done
+  pg_databases
 }
 
-psql_admin() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+# Roles and databases, idempotent. Each service: <svc>_owner owns the database
+# and runs the migrations, <svc> runs the service (grants: shared.alembic_env).
+# A cluster from before that split has everything owned by <svc>: it moves to
+# <svc>_owner. omsorg_test (the library tests' scratch database) keeps one role.
+pg_databases() {
+  local s
+  for s in "${SERVICES[@]}"; do
+    pg_role "$s"; pg_role "${s}_owner"
+    pg_database "$s" "${s}_owner"
+    if [ "$(psql_admin -tAc "select pg_get_userbyid(datdba) from pg_database where datname='$s'")" != "${s}_owner" ]
+    then
+      psql_on "$s" -qc "REASSIGN OWNED BY $s TO ${s}_owner" >/dev/null
+      log "database $s and its tables now owned by ${s}_owner; $s keeps only grants"
+    fi
+  done
+  pg_role omsorg_test
+  pg_database omsorg_test omsorg_test
+}
+
+pg_role() {
+  psql_admin -tAc "select 1 from pg_roles where rolname='$1'" | grep -q 1 && return 0
+  psql_admin -qc "create role $1 login" >/dev/null
+}
+
+pg_database() {
+  local name=$1 owner=$2
+  psql_admin -tAc "select 1 from pg_database where datname='$name'" | grep -q 1 && return 0
+  psql_admin -qc "create database $name owner $owner" >/dev/null
+  # Only the owner creates objects (PostgreSQL 15's default, said explicitly).
+  psql_on "$name" -qc "revoke create on schema public from public" >/dev/null
+  log "created database $name"
+}
+
+psql_on() { local db=$1; shift; psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -v ON_ERROR_STOP=1 "$@"; }
+psql_admin() { psql_on postgres "$@"; }
 
 pg_down() {
   local PGDIR; PGDIR=$(pg_dir)
@@ -193,33 +238,81 @@ KAFKA_JAVA=(java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20
   -cp "$KAFKA_LIBS/*")
 kafka_java() { "${KAFKA_JAVA[@]}" "$@"; }
 
-kafka_up() {
-  mkdir -p "$RUN/kafka/logs"
-  sed "s|@RUN@|$RUN|g" "$ROOT/deploy/kafka/server.properties.in" >"$RUN/kafka/server.properties"
-  if [ ! -f "$RUN/kafka/data/meta.properties" ]; then
-    local cluster_id; cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
-    log "formatting Kafka storage (cluster $cluster_id)"
-    kafka_java kafka.tools.StorageTool format --standalone -t "$cluster_id" \
-      -c "$RUN/kafka/server.properties" >"$RUN/kafka/format.log" 2>&1 \
-      || { cat "$RUN/kafka/format.log" >&2; die "Kafka storage format failed"; }
+# OMSORG_KAFKA_SECURITY=sasl starts the local broker with SCRAM-SHA-512
+# authentication and ACLs instead (docs/kafka-security.md): its own storage and
+# passwords in .run/kafka-sasl/, one principal per service, each allowed only
+# its own topics. The default stays plaintext, which `make test` needs.
+KAFKA_SECURITY=${OMSORG_KAFKA_SECURITY:-plaintext}
+KAFKA_SASL_DIR="$RUN/kafka-sasl"
+KAFKA_MODE_FILE="$RUN/kafka/mode"
+
+# deploy/kafka_admin.py, as the super user `admin` when SASL is on.
+kafka_admin() {
+  if [ "$KAFKA_SECURITY" = sasl ]; then
+    env KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT KAFKA_SASL_USERNAME=admin \
+      KAFKA_SASL_PASSWORD_FILE="$KAFKA_SASL_DIR/secrets/admin.password" \
+      "$VENV/bin/python" "$ROOT/deploy/kafka_admin.py" "$@"
+  else
+    "$VENV/bin/python" "$ROOT/deploy/kafka_admin.py" "$@"
   fi
-  if ! pid_alive kafka; then
-    log "starting Kafka on 127.0.0.1:$KAFKA_PORT"
-    spawn kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$RUN/kafka/server.properties"
-  fi
-  "$VENV/bin/python" "$ROOT/deploy/kafka_admin.py" ready --timeout 90 \
-    || { tail -n 30 "$LOGS/kafka.log" "$RUN/kafka/logs/server.log" >&2 || true; die "Kafka did not become ready"; }
-  "$VENV/bin/python" "$ROOT/deploy/kafka_admin.py" create-topics "$ROOT/deploy/topics.txt"
 }
 
-kafka_down() { stop_pid kafka; }
+# A service's Kafka credentials, as <SERVICE>_KAFKA_* assignments one a line; none without SASL.
+kafka_client_env() {
+  [ "$KAFKA_SECURITY" = sasl ] || return 0
+  local prefix; prefix=$(upper "$1")
+  printf '%s\n' "${prefix}_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT" "${prefix}_KAFKA_SASL_USERNAME=$1" \
+    "${prefix}_KAFKA_SASL_PASSWORD_FILE=$KAFKA_SASL_DIR/secrets/$1.password"
+}
+
+kafka_up() {
+  case "$KAFKA_SECURITY" in plaintext | sasl) ;; *) die "OMSORG_KAFKA_SECURITY must be plaintext or sasl" ;; esac
+  mkdir -p "$RUN/kafka/logs"
+  local running_mode; running_mode=$(cat "$KAFKA_MODE_FILE" 2>/dev/null || echo plaintext)
+  if pid_alive kafka && [ "$running_mode" != "$KAFKA_SECURITY" ]; then
+    die "Kafka runs $running_mode; stop it (deploy/omsorg.sh down) before starting it $KAFKA_SECURITY"
+  fi
+  local properties="$RUN/kafka/server.properties"
+  if [ "$KAFKA_SECURITY" = sasl ]; then
+    # Passwords, server.properties (owner-only) and storage formatted with the SCRAM users.
+    properties=$("$VENV/bin/python" "$ROOT/deploy/kafka_admin.py" sasl-init "$KAFKA_SASL_DIR" \
+      --topics "$ROOT/deploy/topics.txt" --port "$KAFKA_PORT" --controller-port $((KAFKA_PORT + 1))) \
+      || die "preparing the SASL broker failed"
+  else
+    sed "s|@RUN@|$RUN|g" "$ROOT/deploy/kafka/server.properties.in" >"$properties"
+    if [ ! -f "$RUN/kafka/data/meta.properties" ]; then
+      local cluster_id; cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+      log "formatting Kafka storage (cluster $cluster_id)"
+      kafka_java kafka.tools.StorageTool format --standalone -t "$cluster_id" \
+        -c "$properties" >"$RUN/kafka/format.log" 2>&1 \
+        || { cat "$RUN/kafka/format.log" >&2; die "Kafka storage format failed"; }
+    fi
+  fi
+  if ! pid_alive kafka; then
+    log "starting Kafka ($KAFKA_SECURITY) on 127.0.0.1:$KAFKA_PORT"
+    echo "$KAFKA_SECURITY" >"$KAFKA_MODE_FILE"
+    spawn kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$properties"
+  fi
+  kafka_admin ready --timeout 90 \
+    || { tail -n 30 "$LOGS/kafka.log" "$RUN/kafka/logs/server.log" >&2 || true; die "Kafka did not become ready"; }
+  # Creates missing topics and sets the listed configs (the dead letters' retention) on existing ones.
+  kafka_admin create-topics "$ROOT/deploy/topics.txt"
+  if [ "$KAFKA_SECURITY" = sasl ]; then kafka_admin apply-acls "$ROOT/deploy/topics.txt"; fi
+}
+
+kafka_down() { stop_pid kafka; rm -f "$KAFKA_MODE_FILE"; }
 
 # ------------------------------------------------------------- services ---
 
+# Migrations run as the owner role; afterwards the runtime role is granted
+# what it needs on every table (OMSORG_RUNTIME_DB_ROLE, shared.alembic_env).
 cmd_migrate() {
+  # The local cluster, also one from before the owner/runtime split.
+  if [ -z "${OMSORG_DATABASE_URL_PATTERN:-}" ] && pg_running 2>/dev/null; then pg_databases; fi
   local s
   for s in "${SERVICES[@]}"; do
-    (cd "$ROOT/services/$s" && env "$(upper "$s")_DATABASE_URL=$(database_url "$s")" \
+    (cd "$ROOT/services/$s" && env "$(upper "$s")_DATABASE_URL=$(migration_url "$s")" \
+      "OMSORG_RUNTIME_DB_ROLE=$(url_user "$(database_url "$s")")" \
       "$VENV/bin/alembic" -c alembic.ini upgrade head >>"$LOGS/migrate.log" 2>&1) \
       || { tail -n 30 "$LOGS/migrate.log" >&2; die "migrations of $s failed"; }
   done
@@ -231,8 +324,9 @@ upper() { echo "$1" | tr '[:lower:]' '[:upper:]'; }
 services_up() {
   mkdir -p "$RUN/dev-issuer"
   if ! pid_alive issuer; then
+    # Loopback only, whatever OMSORG_BIND_HOST says: it signs any token it is asked for.
     spawn issuer env DEV_ISSUER_KEY_FILE="$RUN/dev-issuer/key.pem" DEV_ISSUER_URL="$OMSORG_ISSUER_URL" \
-      "$VENV/bin/python" -m uvicorn shared.dev_issuer.app:app --host "$BIND_HOST" --port $ISSUER_PORT --no-access-log
+      "$VENV/bin/python" -m uvicorn shared.dev_issuer.app:app --host 127.0.0.1 --port $ISSUER_PORT --no-access-log
   fi
   local s
   for s in "${SERVICES[@]}"; do
@@ -241,6 +335,8 @@ services_up() {
     local own=()
     # Intake's citizen-login signing key stays in the run folder across restarts.
     if [ "$s" = intake ]; then own=("INTAKE_LOGIN_KEY_FILE=$RUN/intake/login-key.pem"); fi
+    # Its own Kafka principal when OMSORG_KAFKA_SECURITY=sasl (see kafka_up).
+    mapfile -t -O "${#own[@]}" own < <(kafka_client_env "$s")
     spawn "$s" env "${prefix}_DATABASE_URL=$(database_url "$s")" \
       "${prefix}_KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS" "${prefix}_ISSUER_URL=$OMSORG_ISSUER_URL" \
       "${prefix}_CITIZEN_ISSUER_URL=$OMSORG_CITIZEN_ISSUER_URL" "${own[@]}" \

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 
 _PHONE_NOISE = re.compile(r"[\s\-()]")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -44,6 +44,7 @@ def normalize_email(value: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-PhoneNumber = Annotated[str, AfterValidator(normalize_phone)]
-MobileNumber = Annotated[str, AfterValidator(normalize_mobile)]
-EmailAddress = Annotated[str, AfterValidator(normalize_email)]
+# The length bound comes first, so the normalizers never see a megabyte of input.
+PhoneNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(normalize_phone)]
+MobileNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(normalize_mobile)]
+EmailAddress = Annotated[str, StringConstraints(max_length=320), AfterValidator(normalize_email)]

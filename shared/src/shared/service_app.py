@@ -19,12 +19,15 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
 
+from shared.audit_chain import AuditSealer
 from shared.auth import JwksVerifier
 from shared.db import asyncpg_dsn, make_engine, make_sessionmaker
 from shared.events import Event
 from shared.health import install_metrics_middleware
 from shared.health import router as health_router
+from shared.http_limits import install_body_size_limit
 from shared.inbox import InboxConsumer
+from shared.kafka_security import broker_security, client_kwargs
 from shared.outbox import OutboxRelay, Retention
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
@@ -63,6 +66,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, settings.db_pool_size)
         broker = KafkaBroker(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True,
+                             security=broker_security(settings),
                              client_id=f"omsorg-{spec.name}", allow_auto_create_topics=False,
                              description=spec.description,
                              log_level=logging.DEBUG)  # FastStream's per-message lines: quiet
@@ -86,21 +90,25 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         if spec.subscribe:
             spec.subscribe(app.state.consumer)
         relay = OutboxRelay(engine, asyncpg_dsn(settings.database_url), settings.kafka_bootstrap_servers,
-                            spec.name, retention=Retention(
+                            spec.name, producer_options=client_kwargs(settings), retention=Retention(
                                 sent_outbox=timedelta(hours=settings.outbox_sent_retention_hours),
                                 inbox=timedelta(days=settings.inbox_retention_days)))
         app.state.relay = relay
+        app.state.audit_sealer = AuditSealer(engine)
         await broker.start()
         relay.start()
+        app.state.audit_sealer.start()
         try:
             yield
         finally:
+            await app.state.audit_sealer.stop()
             await relay.stop()
             await broker.stop()
             await engine.dispose()
 
     app = FastAPI(title=spec.title, description=spec.description, lifespan=lifespan)
     install_problem_handlers(app)
+    install_body_size_limit(app, settings.max_body_bytes, settings.max_body_bytes_by_route)
     install_metrics_middleware(app)
     app.include_router(health_router)
     for router in spec.routers:

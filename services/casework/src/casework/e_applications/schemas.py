@@ -3,9 +3,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.contracts.intake import AppliedService, Entry
+
+# As many as intake accepts in one application (ApplicationSubmitted.services).
+MAX_SERVICES = 20
+PAGE_MAX = 200  # GET /e-applications?limit=
 
 
 class IncomingApplicationOut(BaseModel):
@@ -15,8 +19,8 @@ class IncomingApplicationOut(BaseModel):
     personnummer: str
     name: str
     entry: Entry
-    categories: list[str]
-    services: list[AppliedService]
+    categories: list[str] = Field(max_length=MAX_SERVICES)
+    services: list[AppliedService] = Field(max_length=MAX_SERVICES)
     status: str
     submitted_at: datetime
 
@@ -30,5 +34,5 @@ class IncomingApplicationDetail(IncomingApplicationOut):
 
 
 class IncomingApplicationPage(BaseModel):
-    items: list[IncomingApplicationOut]
+    items: list[IncomingApplicationOut] = Field(max_length=PAGE_MAX)
     next: str | None  # pass as ?after= for the next page; null on the last

@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.contracts.casework import RecordType
 
+MAX_LSS_SERVICES = 10
+MAX_DOCUMENTS = 1000  # per intake record, in a response
+
 # "Från vem": who brought the matter to the municipality.
 FromWhom = Literal["Den enskilde", "Anhörig", "Närstående", "God man", "Förvaltare", "Vårdnadshavare",
                    "Sjukvården", "Annan myndighet", "Övrigt"]
@@ -22,7 +25,8 @@ class LinkApplication(BaseModel):
 
     record_type: RecordType = Field(description="Aktualiseringstyp")
     lss_services: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
-        default_factory=list, max_length=10, description="LSS 9 § services; required with Begäran LSS")
+        default_factory=list, max_length=MAX_LSS_SERVICES,
+        description="LSS 9 § services; required with Begäran LSS")
     caseworker_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
         description="Handläggare: see GET /caseworkers?unit=")
     unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
@@ -51,7 +55,7 @@ class IntakeRecordOut(BaseModel):
     person_name: str
     application_id: uuid.UUID | None
     record_type: str
-    lss_services: list[str]
+    lss_services: list[str] = Field(max_length=MAX_LSS_SERVICES)
     caseworker_id: str
     caseworker_name: str
     unit: str
@@ -61,7 +65,7 @@ class IntakeRecordOut(BaseModel):
     note: str
     status: str
     created_at: datetime
-    documents: list[DocumentOut]
+    documents: list[DocumentOut] = Field(max_length=MAX_DOCUMENTS)
 
 
 class LinkResult(BaseModel):

@@ -1,7 +1,11 @@
 """Intake records (aktualiseringar, CW-2, CW-3): linking an e-application creates
 or finds the person, creates the record, files the application PDF under its
 documentation, and tells intake (ApplicationLinked) and everyone following the
-case (CaseworkerAssigned) in the same transaction."""
+case (CaseworkerAssigned) in the same transaction.
+
+The PDF is rendered before any row is locked (the e-application, the staff row
+of `remember`), from an unlocked read, and in a worker thread; under the lock
+only its inputs are compared again. The link stays one transaction."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casework.e_applications import repository as inbox
 from casework.intake_records import repository
 from casework.intake_records.schemas import DocumentOut, IntakeRecordOut, LinkApplication, LinkResult
-from casework.models import Document, IntakeRecord, Person
+from casework.models import Document, IncomingApplication, IntakeRecord, Person
 from casework.persons import repository as persons
 from casework.persons.access import reach_person
 from casework.persons.service import adopt_citizen_contacts
@@ -21,7 +25,7 @@ from casework.staff import service as staff
 from shared import audit
 from shared.auth import User
 from shared.contracts.casework import ApplicationLinked, CaseworkerAssigned
-from shared.documents import ApplicationDocument, render_application_pdf
+from shared.documents import ApplicationDocument, render_off_loop
 from shared.lss import LSS_SERVICES
 from shared.outbox import add_event
 from shared.problems import Conflict, InvalidInput, NotAllowed, NotFound
@@ -52,14 +56,29 @@ def _check_lss(form: LinkApplication) -> list[str]:
     return services
 
 
+def _document_of(application: IncomingApplication) -> ApplicationDocument:
+    return ApplicationDocument(
+        application_id=str(application.id), entry=application.entry,
+        applicant_name=application.applicant_name, applicant_pnr=application.applicant_pnr,
+        services=[s["name"] for s in application.services], description=application.description,
+        submitted_at=application.submitted_at)
+
+
 async def link_application(session: AsyncSession, user: User, application_id: uuid.UUID,
                            form: LinkApplication) -> LinkResult:
     """Link an e-application into a new intake record (Koppla ansökan)."""
     lss_services = _check_lss(form)
-    await staff.remember(session, user)
-    application = await inbox.get(session, application_id, for_update=True)
+    application = await inbox.get(session, application_id)
     if application is None:
         raise NotFound("There is no such e-application.")
+    # Render first, holding no lock: only for a link that can go through.
+    rendered: tuple[ApplicationDocument, bytes] | None = None
+    if application.record_id is None and form.unit in user.units:
+        document_data = _document_of(application)
+        rendered = document_data, await render_off_loop(document_data)
+    await staff.remember(session, user)
+    # Lock and re-read: populate the object anew, a concurrent link may have committed meanwhile.
+    await session.refresh(application, with_for_update=True)
     entry = _entry(user, "link", "incoming_application", application.id, application.applicant_pnr)
     if form.unit not in user.units:
         raise await audit.refuse(session, entry, NotAllowed(
@@ -83,11 +102,10 @@ async def link_application(session: AsyncSession, user: User, application_id: uu
         unit=form.unit, from_whom=form.from_whom, channel=form.channel, reason=form.reason,
         note=form.note if form.note else application.description, status=STATUS_NEW_RECORD,
         created_by=user.sub, created_at=now)
-    pdf = render_application_pdf(ApplicationDocument(
-        application_id=str(application.id), entry=application.entry,
-        applicant_name=application.applicant_name, applicant_pnr=application.applicant_pnr,
-        services=[s["name"] for s in application.services], description=application.description,
-        submitted_at=application.submitted_at))
+    if rendered is None or rendered[0] != _document_of(application):
+        # Rare: the e-application changed since the unlocked read; render what is filed.
+        rendered = _document_of(application), await render_off_loop(_document_of(application))
+    pdf = rendered[1]
     document = Document(id=uuid.uuid4(), person_id=person.id, record_id=record.id, doc_type="E-ansökan",
                         title="Ansökan", content_type="application/pdf", content=pdf, created_at=now)
     repository.add(session, record)

@@ -8,6 +8,7 @@ from intake.applications import service
 from intake.applications.schemas import ApplicationCreate, ApplicationOut
 from shared.auth import Citizen
 from shared.db import Session
+from shared.documents import ApplicationPdfResponse
 from shared.problems import InvalidInput, NotAllowed, NotAuthenticated, NotFound, problem_responses
 
 router = APIRouter(tags=["applications"])
@@ -38,7 +39,6 @@ async def get_application(application_id: uuid.UUID, user: Citizen, session: Ses
                        **problem_responses(NotAuthenticated, NotAllowed, NotFound)})
 async def get_application_pdf(application_id: uuid.UUID, user: Citizen, session: Session) -> Response:
     """The citizen's own application as PDF."""
-    pdf = await service.pdf_of_own(session, user, application_id)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"content-disposition": 'inline; filename="ansokan.pdf"',
-                             "cache-control": "no-store"})
+    document = await service.pdf_of_own(session, user, application_id)
+    return ApplicationPdfResponse(document, headers={"content-disposition": 'inline; filename="ansokan.pdf"',
+                                                     "cache-control": "no-store"})

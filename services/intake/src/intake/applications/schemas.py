@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from shared.contracts.intake import Entry
 
 DESCRIPTION_MAX = 10_000
+MAX_SERVICES = 20
+# Responses are bounded too: the bound is the API's promise to clients (maxItems).
+MAX_HISTORY = 1000
 
 ServiceCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 
@@ -20,7 +23,7 @@ class ApplicationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     entry: Entry
-    services: list[ServiceCode] = Field(min_length=1, max_length=20)
+    services: list[ServiceCode] = Field(min_length=1, max_length=MAX_SERVICES)
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                                   max_length=DESCRIPTION_MAX)]
     # Set when a related person tries to apply for the citizen they represent:
@@ -42,8 +45,8 @@ class StatusChangeOut(BaseModel):
 class ApplicationOut(BaseModel):
     id: uuid.UUID
     entry: Entry
-    services: list[ServiceOut]
+    services: list[ServiceOut] = Field(max_length=MAX_SERVICES)
     description: str
     status: str
     submitted_at: datetime
-    history: list[StatusChangeOut]
+    history: list[StatusChangeOut] = Field(max_length=MAX_HISTORY)

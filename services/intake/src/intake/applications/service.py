@@ -17,7 +17,7 @@ from shared import audit
 from shared.auth import User
 from shared.contracts.casework import ApplicationLinked
 from shared.contracts.intake import Applicant, ApplicationSubmitted, AppliedService
-from shared.documents import ApplicationDocument, render_application_pdf
+from shared.documents import ApplicationDocument
 from shared.events import Envelope
 from shared.outbox import add_event
 from shared.problems import InvalidInput, NotAllowed, NotFound
@@ -108,15 +108,16 @@ async def get_own(session: AsyncSession, user: User, application_id: uuid.UUID) 
     return _out(application, [rows[s.service_code] for s in application.services])
 
 
-async def pdf_of_own(session: AsyncSession, user: User, application_id: uuid.UUID) -> bytes:
-    """The citizen's own application rendered as PDF (IN-5)."""
+async def pdf_of_own(session: AsyncSession, user: User, application_id: uuid.UUID) -> ApplicationDocument:
+    """What the PDF of the citizen's own application shows (IN-5). The endpoint
+    renders it once the transaction is over, off the event loop."""
     application = await _own(session, user, application_id, "read_pdf")
     rows = await catalogue.by_codes(session, {s.service_code for s in application.services})
-    return render_application_pdf(ApplicationDocument(
+    return ApplicationDocument(
         application_id=str(application.id), entry=application.entry,
         applicant_name=application.applicant_name, applicant_pnr=application.applicant_pnr,
         services=[rows[s.service_code].name for s in application.services],
-        description=application.description, submitted_at=application.submitted_at))
+        description=application.description, submitted_at=application.submitted_at)
 
 
 async def on_linked(session: AsyncSession, event: ApplicationLinked, envelope: Envelope) -> None:
