@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Select, distinct, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,7 +45,7 @@ async def find_or_create(session: AsyncSession, pnr: str, name: str) -> tuple[Pe
 
 async def units_of(session: AsyncSession, person_id: uuid.UUID) -> set[str]:
     """The units that hold an intake record of the person."""
-    query = select(distinct(IntakeRecord.unit)).where(IntakeRecord.person_id == person_id)
+    query = select(IntakeRecord.unit).where(IntakeRecord.person_id == person_id).distinct()
     rows = await session.scalars(query)
     return set(rows)
 
