@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.events import Envelope
 from shared.problems import ServiceError
 
 Outcome = Literal["allowed", "refused"]
@@ -31,6 +32,15 @@ class AuditEntry:
     subject_pnr: str | None = None
     outcome: Outcome = "allowed"
     reason: str | None = None
+
+
+def from_event(envelope: Envelope, action: str, object_type: str, object_id: object,
+               subject_pnr: object | None) -> AuditEntry:
+    """The audit entry of a consumer applying another service's event to personal
+    data: the actor is the producing service, in the role `system`."""
+    return AuditEntry(actor=f"event:{envelope.source}", actor_role="system", action=action,
+                      object_type=object_type, object_id=None if object_id is None else str(object_id),
+                      subject_pnr=None if subject_pnr is None else str(subject_pnr))
 
 
 async def record(session: AsyncSession, *entries: AuditEntry) -> None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
 
 from shared import audit
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -22,13 +23,23 @@ NAMING_CONVENTION = {
 }
 
 
-def declarative_base() -> type[DeclarativeBase]:
-    """A fresh declarative base per service, with the shared constraint names."""
+def new_metadata() -> MetaData:
+    """The metadata of one service's models, with the shared constraint names.
+    Each service declares `class Base(DeclarativeBase): metadata = new_metadata()`,
+    so its models are typed (`Mapped[...]`) and its tables its own."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
 
-    class Base(DeclarativeBase):
-        metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-    return Base
+def locked(query: Select[tuple[T]]) -> Select[tuple[T]]:
+    """`query` with a row lock (FOR UPDATE), refreshing any copy of the rows the
+    session already holds: without populate_existing, a row read earlier in the
+    transaction keeps its stale values even after waiting for the lock."""
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
+async def get_locked(session: AsyncSession, model: type[T], ident: Any) -> T | None:
+    """The row of `model` with primary key `ident`, locked and freshly read."""
+    return await session.get(model, ident, with_for_update=True, populate_existing=True)
 
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:

@@ -20,11 +20,15 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import declarative_base
+from shared.db import new_metadata
 
-Base = declarative_base()
+
+class Base(DeclarativeBase):
+    """The base of this service's models: typed, with the shared constraint names."""
+
+    metadata = new_metadata()
 
 
 class IncomingApplication(Base):

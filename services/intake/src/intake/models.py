@@ -6,11 +6,15 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Integer, String, Text, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from shared.db import declarative_base
+from shared.db import new_metadata
 
-Base = declarative_base()
+
+class Base(DeclarativeBase):
+    """The base of this service's models: typed, with the shared constraint names."""
+
+    metadata = new_metadata()
 
 
 class CatalogueService(Base):
