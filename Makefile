@@ -24,5 +24,6 @@ token:     ## print a development token: make token ROLE=citizen|caseworker|prov
 bench:     ## the Apply benchmark against the running system (make up first)
 	@.venv/bin/python tests/benchmarks/bench_apply.py $(ARGS)
 
-lint:
+lint:      ## ruff (lint and format check)
 	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .

@@ -60,11 +60,16 @@ def _docker_engine() -> bool:
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run([str(OMSORG_SH), *args], env={**os.environ, **(env or {})},
-                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(OMSORG_SH), *args],
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0:
-        pytest.fail(f"deploy/omsorg.sh {' '.join(args)} failed:\n{result.stderr[-3000:]}",
-                    pytrace=False)
+        pytest.fail(f"deploy/omsorg.sh {' '.join(args)} failed:\n{result.stderr[-3000:]}", pytrace=False)
 
 
 def _testcontainers_infrastructure(stack: list[Any]) -> Infrastructure:
@@ -80,16 +85,28 @@ def _testcontainers_infrastructure(stack: list[Any]) -> Infrastructure:
     host, port = postgres.get_container_host_ip(), postgres.get_exposed_port(5432)
     # As deploy/omsorg.sh: <name>_owner owns the database and migrates it, <name> runs the service.
     for name in SERVICES:
-        for sql in (f"CREATE ROLE {name}_owner LOGIN PASSWORD 'omsorg'",
-                    f"CREATE ROLE {name} LOGIN PASSWORD 'omsorg'",
-                    f"CREATE DATABASE {name} OWNER {name}_owner"):
+        for sql in (
+            f"CREATE ROLE {name}_owner LOGIN PASSWORD 'omsorg'",
+            f"CREATE ROLE {name} LOGIN PASSWORD 'omsorg'",
+            f"CREATE DATABASE {name} OWNER {name}_owner",
+        ):
             postgres.exec(["psql", "-U", "omsorg", "-d", "omsorg_test", "-c", sql])
     bootstrap = kafka.get_bootstrap_server()
-    env = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-           "OMSORG_DATABASE_URL_PATTERN": f"postgresql+asyncpg://{{name}}:omsorg@{host}:{port}/{{name}}",
-           "OMSORG_MIGRATION_URL_PATTERN": f"postgresql+asyncpg://{{name}}_owner:omsorg@{host}:{port}/{{name}}"}
-    subprocess.run([str(ROOT / ".venv/bin/python"), str(ROOT / "deploy/kafka_admin.py"), "create-topics",
-                    str(ROOT / "deploy/topics.txt")], env={**os.environ, **env}, check=True)
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "OMSORG_DATABASE_URL_PATTERN": f"postgresql+asyncpg://{{name}}:omsorg@{host}:{port}/{{name}}",
+        "OMSORG_MIGRATION_URL_PATTERN": f"postgresql+asyncpg://{{name}}_owner:omsorg@{host}:{port}/{{name}}",
+    }
+    subprocess.run(
+        [
+            str(ROOT / ".venv/bin/python"),
+            str(ROOT / "deploy/kafka_admin.py"),
+            "create-topics",
+            str(ROOT / "deploy/topics.txt"),
+        ],
+        env={**os.environ, **env},
+        check=True,
+    )
     return Infrastructure(bootstrap, f"postgresql+asyncpg://omsorg:omsorg@{host}:{port}/omsorg_test", env)
 
 
@@ -135,8 +152,10 @@ class Stack:
 
 def _all_ready() -> bool:
     try:
-        return all(httpx.get(f"http://127.0.0.1:{p}/health/ready", timeout=3).status_code == 200
-                   for p in SERVICES.values())
+        return all(
+            httpx.get(f"http://127.0.0.1:{p}/health/ready", timeout=3).status_code == 200
+            for p in SERVICES.values()
+        )
     except httpx.HTTPError:
         return False
 
@@ -175,8 +194,10 @@ async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) 
 
 def new_personnummer() -> str:
     """A fresh valid personnummer, so runs against a long-lived system never collide."""
-    nine = f"{random.randint(30, 99):02d}{random.randint(1, 12):02d}{random.randint(1, 28):02d}" \
-           f"{random.randint(0, 999):03d}"
+    nine = (
+        f"{random.randint(30, 99):02d}{random.randint(1, 12):02d}{random.randint(1, 28):02d}"
+        f"{random.randint(0, 999):03d}"
+    )
     return f"19{nine}{luhn_checksum_digit(nine)}"
 
 
@@ -193,8 +214,9 @@ class TopicWatch:
 
         self.topic = topic
         self.bootstrap = stack.infra.kafka_bootstrap
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=stack.infra.kafka_bootstrap,
-                                         enable_auto_commit=False)
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=stack.infra.kafka_bootstrap, enable_auto_commit=False
+        )
 
     async def __aenter__(self) -> TopicWatch:
         from aiokafka import AIOKafkaProducer, TopicPartition
@@ -234,35 +256,53 @@ class TopicWatch:
                 for record in records:
                     headers = {k: v.decode() for k, v in record.headers}
                     if headers.get("ce_type") == ce_type and record.key == key.encode():
-                        return {"headers": headers, "key": record.key.decode(),
-                                "data": json.loads(record.value)}
+                        return {
+                            "headers": headers,
+                            "key": record.key.decode(),
+                            "data": json.loads(record.value),
+                        }
         pytest.fail(f"no {ce_type} with key {key} on {self.topic} within {timeout}s")
 
 
-async def caseworker_token(stack: Stack, name: str = "Marita Aronsson", unit: str = "testenhet",
-                           extra_roles: tuple[str, ...] = (), sub: str | None = None) -> str:
+async def caseworker_token(
+    stack: Stack,
+    name: str = "Marita Aronsson",
+    unit: str = "testenhet",
+    extra_roles: tuple[str, ...] = (),
+    sub: str | None = None,
+) -> str:
     claims: dict[str, Any] = {"name": name, "units": [unit], "extra_roles": list(extra_roles)}
     if sub:
         claims["sub"] = sub
     return await stack.token("caseworker", **claims)
 
 
-async def submit_application(http: httpx.AsyncClient, stack: Stack, citizen: str, entry: str = "sol",
-                             services: tuple[str, ...] = ("trygghetslarm",),
-                             description: str = "Jag trillar då och då och känner mig otrygg"
-                             ) -> dict[str, Any]:
-    response = await http.post(f"{stack.url('intake')}/applications", headers=bearer(citizen),
-                               json={"entry": entry, "services": list(services), "description": description})
+async def submit_application(
+    http: httpx.AsyncClient,
+    stack: Stack,
+    citizen: str,
+    entry: str = "sol",
+    services: tuple[str, ...] = ("trygghetslarm",),
+    description: str = "Jag trillar då och då och känner mig otrygg",
+) -> dict[str, Any]:
+    response = await http.post(
+        f"{stack.url('intake')}/applications",
+        headers=bearer(citizen),
+        json={"entry": entry, "services": list(services), "description": description},
+    )
     assert response.status_code == 201, response.text
     return dict(response.json())
 
 
-async def arrived_in_casework(http: httpx.AsyncClient, stack: Stack, caseworker: str, application_id: str
-                              ) -> dict[str, Any]:
+async def arrived_in_casework(
+    http: httpx.AsyncClient, stack: Stack, caseworker: str, application_id: str
+) -> dict[str, Any]:
     """The e-application's detail, once casework has received it."""
+
     async def detail() -> dict[str, Any] | None:
-        response = await http.get(f"{stack.url('casework')}/e-applications/{application_id}",
-                                  headers=bearer(caseworker))
+        response = await http.get(
+            f"{stack.url('casework')}/e-applications/{application_id}", headers=bearer(caseworker)
+        )
         return response.json() if response.status_code == 200 else None
 
     return dict(await eventually(detail))
@@ -270,13 +310,23 @@ async def arrived_in_casework(http: httpx.AsyncClient, stack: Stack, caseworker:
 
 def link_form(caseworker_sub: str, **overrides: Any) -> dict[str, Any]:
     """The "Koppla ansökan" dialog as a caseworker fills it in for simplified handling."""
-    return {"record_type": "Förenklad handläggning", "caseworker_id": caseworker_sub, "unit": "testenhet",
-            "from_whom": "Den enskilde", "channel": "E-ansökan", **overrides}
+    return {
+        "record_type": "Förenklad handläggning",
+        "caseworker_id": caseworker_sub,
+        "unit": "testenhet",
+        "from_whom": "Den enskilde",
+        "channel": "E-ansökan",
+        **overrides,
+    }
 
 
-async def linked_person(http: httpx.AsyncClient, stack: Stack, citizen_pnr: str,
-                        citizen_name: str = "Annika Test", unit: str = "testenhet"
-                        ) -> tuple[dict[str, Any], str, dict[str, Any]]:
+async def linked_person(
+    http: httpx.AsyncClient,
+    stack: Stack,
+    citizen_pnr: str,
+    citizen_name: str = "Annika Test",
+    unit: str = "testenhet",
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """A citizen who applied and whose application a caseworker of `unit` linked:
     (the link result, that caseworker's token, the application)."""
     citizen = await bankid_login(http, stack, citizen_pnr, citizen_name)
@@ -284,8 +334,11 @@ async def linked_person(http: httpx.AsyncClient, stack: Stack, citizen_pnr: str,
     sub = f"cw-{uuid.uuid4().hex[:8]}"
     caseworker = await caseworker_token(stack, unit=unit, sub=sub)
     await arrived_in_casework(http, stack, caseworker, application["id"])
-    response = await http.post(f"{stack.url('casework')}/e-applications/{application['id']}/link",
-                               headers=bearer(caseworker), json=link_form(sub, unit=unit))
+    response = await http.post(
+        f"{stack.url('casework')}/e-applications/{application['id']}/link",
+        headers=bearer(caseworker),
+        json=link_form(sub, unit=unit),
+    )
     assert response.status_code == 201, response.text
     return dict(response.json()), caseworker, application
 
@@ -293,8 +346,10 @@ async def linked_person(http: httpx.AsyncClient, stack: Stack, citizen_pnr: str,
 async def bankid_login(http: httpx.AsyncClient, stack: Stack, pnr: str, name: str) -> str:
     """Log in as a citizen through intake's BankID login (the simulator); the citizen token."""
     intake = stack.url("intake")
-    started = await http.post(f"{intake}/login/bankid", json={
-        "simulate": {"personnummer": pnr, "name": name, "outcome": "complete"}})
+    started = await http.post(
+        f"{intake}/login/bankid",
+        json={"simulate": {"personnummer": pnr, "name": name, "outcome": "complete"}},
+    )
     assert started.status_code == 201, started.text
     login_id = started.json()["login_id"]
     # The simulator answers pending once, then complete; no need to wait the two

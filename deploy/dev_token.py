@@ -17,8 +17,12 @@ EXAMPLES: dict[str, dict[str, object]] = {
     "caseworker": {"sub": "caseworker-1", "name": "Marita Aronsson", "units": ["testenhet"]},
     "log_reviewer": {"sub": "reviewer-1", "name": "Lena Loggkontroll", "units": ["testenhet"]},
     "fee_administrator": {"sub": "fees-1", "name": "Anna Avgift", "units": ["avgift"]},
-    "provider": {"sub": "provider-1", "name": "Ulla Utförare", "provider_id": "omsorg-ab",
-                 "units": ["hemtjanst-norr"]},
+    "provider": {
+        "sub": "provider-1",
+        "name": "Ulla Utförare",
+        "provider_id": "omsorg-ab",
+        "units": ["hemtjanst-norr"],
+    },
 }
 
 
@@ -30,8 +34,11 @@ def main() -> int:
             claims[claim] = os.environ[env]
     if os.environ.get("UNITS"):
         claims["units"] = os.environ["UNITS"].split(",")
-    request = urllib.request.Request(f"{ISSUER}/token", data=json.dumps({"role": role, **claims}).encode(),
-                                     headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        f"{ISSUER}/token",
+        data=json.dumps({"role": role, **claims}).encode(),
+        headers={"content-type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         print(json.load(response)["access_token"])
     return 0

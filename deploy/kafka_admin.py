@@ -46,8 +46,9 @@ DLQ_MARK = ".dlq."
 
 
 def _admin(timeout_ms: int = 15000) -> AIOKafkaAdminClient:
-    return AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=timeout_ms,
-                               **env_client_kwargs())
+    return AIOKafkaAdminClient(
+        bootstrap_servers=BOOTSTRAP, request_timeout_ms=timeout_ms, **env_client_kwargs()
+    )
 
 
 async def ready(timeout: float) -> bool:
@@ -67,6 +68,7 @@ async def ready(timeout: float) -> bool:
 
 
 # ------------------------------------------------------------------ topics ---
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -102,20 +104,38 @@ def read_topics(path: Path) -> list[Topic]:
 class _IncrementalAlterConfigsResponse_v0(Response):
     API_KEY = 44
     API_VERSION = 0
-    SCHEMA = Schema(("throttle_time_ms", Int32),
-                    ("responses", Array(("error_code", Int16), ("error_message", String("utf-8")),
-                                        ("resource_type", Int8), ("resource_name", String("utf-8")))))
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        (
+            "responses",
+            Array(
+                ("error_code", Int16),
+                ("error_message", String("utf-8")),
+                ("resource_type", Int8),
+                ("resource_name", String("utf-8")),
+            ),
+        ),
+    )
 
 
 class _IncrementalAlterConfigsRequest_v0(RequestStruct):
     API_KEY = 44
     API_VERSION = 0
     RESPONSE_TYPE = _IncrementalAlterConfigsResponse_v0
-    SCHEMA = Schema(("resources", Array(("resource_type", Int8), ("resource_name", String("utf-8")),
-                                        ("configs", Array(("name", String("utf-8")),
-                                                          ("config_operation", Int8),
-                                                          ("value", String("utf-8")))))),
-                    ("validate_only", Boolean))
+    SCHEMA = Schema(
+        (
+            "resources",
+            Array(
+                ("resource_type", Int8),
+                ("resource_name", String("utf-8")),
+                (
+                    "configs",
+                    Array(("name", String("utf-8")), ("config_operation", Int8), ("value", String("utf-8"))),
+                ),
+            ),
+        ),
+        ("validate_only", Boolean),
+    )
 
 
 class IncrementalAlterConfigsRequest(Request[_IncrementalAlterConfigsRequest_v0]):
@@ -123,12 +143,14 @@ class IncrementalAlterConfigsRequest(Request[_IncrementalAlterConfigsRequest_v0]
     SET = 0
 
     def __init__(self, topic_configs: dict[str, dict[str, str]]) -> None:
-        self._resources = [(int(ConfigResourceType.TOPIC), name,
-                            [(key, self.SET, value) for key, value in configs.items()])
-                           for name, configs in topic_configs.items()]
+        self._resources = [
+            (int(ConfigResourceType.TOPIC), name, [(key, self.SET, value) for key, value in configs.items()])
+            for name, configs in topic_configs.items()
+        ]
 
-    def build(self, request_struct_class: type[_IncrementalAlterConfigsRequest_v0]
-              ) -> _IncrementalAlterConfigsRequest_v0:
+    def build(
+        self, request_struct_class: type[_IncrementalAlterConfigsRequest_v0]
+    ) -> _IncrementalAlterConfigsRequest_v0:
         return request_struct_class(self._resources, False)
 
 
@@ -156,23 +178,27 @@ async def create_topics(topics: list[Topic], replication: int = 1) -> list[str]:
         missing = [t for t in topics if t.name not in existing]
         if missing:
             try:
-                await admin.create_topics([NewTopic(t.name, t.partitions, replication,
-                                                    topic_configs=t.configs) for t in missing])
+                await admin.create_topics(
+                    [NewTopic(t.name, t.partitions, replication, topic_configs=t.configs) for t in missing]
+                )
                 changed += [f"created {t.name}" for t in missing]
             except TopicAlreadyExistsError:
                 pass  # another starter created them between our two calls; the configs are fixed below
         wanted = {t.name: t.configs for t in topics if t.configs}
         current = await topic_configs(admin, list(wanted))
-        drift = {name: {k: v for k, v in configs.items() if current.get(name, {}).get(k) != v}
-                 for name, configs in wanted.items()}
+        drift = {
+            name: {k: v for k, v in configs.items() if current.get(name, {}).get(k) != v}
+            for name, configs in wanted.items()
+        }
         drift = {name: configs for name, configs in drift.items() if configs}
         if drift:
             response = await admin._send_request(IncrementalAlterConfigsRequest(drift))  # aiokafka lacks it
             for error_code, message, _type, name in response.responses:
                 if error_code:
                     raise for_code(error_code)(f"alter configs of {name}: {message}")
-            changed += [f"set {name} {' '.join(f'{k}={v}' for k, v in c.items())}"
-                        for name, c in drift.items()]
+            changed += [
+                f"set {name} {' '.join(f'{k}={v}' for k, v in c.items())}" for name, c in drift.items()
+            ]
     finally:
         await admin.close()
     return changed
@@ -207,8 +233,11 @@ def service_acls(topics: list[Topic]) -> list[Acl]:
     for topic in topics:
         if topic.is_dead_letter:
             source, consumer = topic.name.split(DLQ_MARK, 1)
-            acls |= {Acl(consumer, "READ", "TOPIC", source), Acl(consumer, "READ", "GROUP", consumer),
-                     Acl(consumer, "WRITE", "TOPIC", topic.name)}
+            acls |= {
+                Acl(consumer, "READ", "TOPIC", source),
+                Acl(consumer, "READ", "GROUP", consumer),
+                Acl(consumer, "WRITE", "TOPIC", topic.name),
+            }
         else:
             acls.add(Acl(topic.name.split(".", 1)[0], "WRITE", "TOPIC", topic.name))
     return sorted(acls)
@@ -225,8 +254,17 @@ def _check(error_code: int, message: str | None, what: str) -> None:
 
 async def _acls_of(admin: AIOKafkaAdminClient, principal: str) -> dict[Acl, tuple[Any, ...]]:
     """The principal's ACLs on the broker, each with the exact filter that deletes it."""
-    response = await admin._send_request(DescribeAclsRequest(ANY, None, ANY, f"User:{principal}",  # type: ignore[arg-type]
-                                                             None, ANY, ANY))  # type: ignore[arg-type]
+    response = await admin._send_request(
+        DescribeAclsRequest(
+            ANY,
+            None,
+            ANY,
+            f"User:{principal}",  # type: ignore[arg-type]
+            None,
+            ANY,
+            ANY,
+        )
+    )  # type: ignore[arg-type]
     _check(response.error_code, response.error_message, f"describe ACLs of {principal}")
     types = {code: name for name, code in RESOURCE.items()}
     operations = {code: name for name, code in OPERATION.items()}
@@ -235,12 +273,23 @@ async def _acls_of(admin: AIOKafkaAdminClient, principal: str) -> dict[Acl, tupl
         for _principal, host, operation, permission in acls:
             # Anything but an ALLOW READ/WRITE on a literal name for any host gets a name no plan has.
             plain = pattern == LITERAL and permission == ALLOW and host == "*"
-            acl = Acl(principal, operations.get(operation, f"op{operation}") if plain else
-                      f"op{operation}/perm{permission}/host {host}",
-                      types.get(resource_type, f"type{resource_type}"),
-                      resource_name if plain else f"{resource_name} (pattern {pattern})")
-            found[acl] = (resource_type, resource_name, pattern, f"User:{principal}", host,
-                          operation, permission)
+            acl = Acl(
+                principal,
+                operations.get(operation, f"op{operation}")
+                if plain
+                else f"op{operation}/perm{permission}/host {host}",
+                types.get(resource_type, f"type{resource_type}"),
+                resource_name if plain else f"{resource_name} (pattern {pattern})",
+            )
+            found[acl] = (
+                resource_type,
+                resource_name,
+                pattern,
+                f"User:{principal}",
+                host,
+                operation,
+                permission,
+            )
     return found
 
 
@@ -260,9 +309,17 @@ async def apply_acls(topics: list[Topic]) -> list[str]:
                     _check(error_code, message, f"delete {acl}")
                 changed.append(f"removed {acl}")
             for acl in sorted(a for a in wanted - set(have) if a.principal == principal):
-                response = await admin._send_request(CreateAclsRequest(
-                    RESOURCE[acl.resource_type], acl.resource, LITERAL, f"User:{principal}", "*",
-                    OPERATION[acl.operation], ALLOW))
+                response = await admin._send_request(
+                    CreateAclsRequest(
+                        RESOURCE[acl.resource_type],
+                        acl.resource,
+                        LITERAL,
+                        f"User:{principal}",
+                        "*",
+                        OPERATION[acl.operation],
+                        ALLOW,
+                    )
+                )
                 for error_code, message in response.creation_responses:
                     _check(error_code, message, f"create {acl}")
                 changed.append(f"added {acl}")
@@ -272,6 +329,7 @@ async def apply_acls(topics: list[Topic]) -> list[str]:
 
 
 # ------------------------------------------------------- local SASL broker ---
+
 
 def _secret(folder: Path, principal: str) -> str:
     """The principal's password, made once and kept (owner-only) in folder/<principal>.password."""
@@ -283,9 +341,17 @@ def _secret(folder: Path, principal: str) -> str:
 
 
 def kafka_java(run_dir: Path, *args: str) -> list[str]:
-    return ["java", "-Xms128m", "-Xmx512m", "-XX:+UseG1GC",
-            f"-Dlog4j2.configurationFile={DEPLOY / 'kafka' / 'log4j2.properties'}",
-            f"-Dkafka.logs.dir={run_dir / 'logs'}", "-cp", f"{KAFKA_LIBS}/*", *args]
+    return [
+        "java",
+        "-Xms128m",
+        "-Xmx512m",
+        "-XX:+UseG1GC",
+        f"-Dlog4j2.configurationFile={DEPLOY / 'kafka' / 'log4j2.properties'}",
+        f"-Dkafka.logs.dir={run_dir / 'logs'}",
+        "-cp",
+        f"{KAFKA_LIBS}/*",
+        *args,
+    ]
 
 
 def sasl_init(run_dir: Path, topics: list[Topic], port: int, controller_port: int) -> Path:
@@ -301,25 +367,51 @@ def sasl_init(run_dir: Path, topics: list[Topic], port: int, controller_port: in
     unknown = [user for user in users if not (folder / f"{user}.password").exists()]
     if formatted and unknown:
         # SCRAM users are made when the storage is formatted; aiokafka cannot add them later.
-        print(f"warning: {', '.join(unknown)} have no SCRAM user on this broker: "
-              f"remove {run_dir} while the broker is stopped to start afresh", file=sys.stderr)
+        print(
+            f"warning: {', '.join(unknown)} have no SCRAM user on this broker: "
+            f"remove {run_dir} while the broker is stopped to start afresh",
+            file=sys.stderr,
+        )
     passwords = {p: _secret(folder, p) for p in [*users, CONTROLLER]}
     text = (DEPLOY / "kafka" / "server-sasl.properties.in").read_text()
-    for key, value in {"@RUN@": str(run_dir), "@PORT@": str(port), "@CONTROLLER_PORT@": str(controller_port),
-                       "@ADMIN_PASSWORD@": passwords[ADMIN],
-                       "@CONTROLLER_PASSWORD@": passwords[CONTROLLER]}.items():
+    for key, value in {
+        "@RUN@": str(run_dir),
+        "@PORT@": str(port),
+        "@CONTROLLER_PORT@": str(controller_port),
+        "@ADMIN_PASSWORD@": passwords[ADMIN],
+        "@CONTROLLER_PASSWORD@": passwords[CONTROLLER],
+    }.items():
         text = text.replace(key, value)
     properties = run_dir / "server.properties"
     properties.touch(mode=0o600)
     properties.write_text(text)
     if not formatted:
-        cluster_id = subprocess.run(kafka_java(run_dir, "kafka.tools.StorageTool", "random-uuid"),
-                                    capture_output=True, text=True, check=True).stdout.split()[-1]
-        scram = [arg for user in users
-                 for arg in ("--add-scram", f"SCRAM-SHA-512=[name={user},password={passwords[user]}]")]
-        result = subprocess.run(kafka_java(run_dir, "kafka.tools.StorageTool", "format", "--standalone",
-                                           "-t", cluster_id, "-c", str(properties), *scram),
-                                capture_output=True, text=True)
+        cluster_id = subprocess.run(
+            kafka_java(run_dir, "kafka.tools.StorageTool", "random-uuid"),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
+        scram = [
+            arg
+            for user in users
+            for arg in ("--add-scram", f"SCRAM-SHA-512=[name={user},password={passwords[user]}]")
+        ]
+        result = subprocess.run(
+            kafka_java(
+                run_dir,
+                "kafka.tools.StorageTool",
+                "format",
+                "--standalone",
+                "-t",
+                cluster_id,
+                "-c",
+                str(properties),
+                *scram,
+            ),
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             # The command line holds the passwords; print only the tool's own output.
             raise SystemExit(f"Kafka storage format failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
@@ -329,8 +421,9 @@ def sasl_init(run_dir: Path, topics: list[Topic], port: int, controller_port: in
 def main() -> int:
     # aiokafka logs every refused connection while the broker boots; quiet it.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("ready")
     r.add_argument("--timeout", type=float, default=60)
@@ -357,8 +450,9 @@ def main() -> int:
     if args.cmd == "acls":
         print("\n".join(str(acl) for acl in service_acls(topics)))
         return 0
-    changes = asyncio.run(create_topics(topics, args.replication) if args.cmd == "create-topics"
-                          else apply_acls(topics))
+    changes = asyncio.run(
+        create_topics(topics, args.replication) if args.cmd == "create-topics" else apply_acls(topics)
+    )
     for line in changes:
         print(f"[kafka] {line}", file=sys.stderr)
     return 0

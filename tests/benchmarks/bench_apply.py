@@ -41,14 +41,18 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def summary(name: str, millis: list[float]) -> str:
-    return (f"{name:<44} n={len(millis):<6} p50={percentile(millis, 50):7.1f} ms  "
-            f"p95={percentile(millis, 95):7.1f} ms  p99={percentile(millis, 99):7.1f} ms  "
-            f"max={max(millis, default=float('nan')):7.1f} ms")
+    return (
+        f"{name:<44} n={len(millis):<6} p50={percentile(millis, 50):7.1f} ms  "
+        f"p95={percentile(millis, 95):7.1f} ms  p99={percentile(millis, 99):7.1f} ms  "
+        f"max={max(millis, default=float('nan')):7.1f} ms"
+    )
 
 
 def personnummer() -> str:
-    nine = f"{random.randint(30, 99):02d}{random.randint(1, 12):02d}{random.randint(1, 28):02d}" \
-           f"{random.randint(0, 999):03d}"
+    nine = (
+        f"{random.randint(30, 99):02d}{random.randint(1, 12):02d}{random.randint(1, 28):02d}"
+        f"{random.randint(0, 999):03d}"
+    )
     return f"19{nine}{luhn_checksum_digit(nine)}"
 
 
@@ -71,18 +75,21 @@ async def system_benchmark(rate: float, seconds: float, poll_ms: float, poll_lim
     run = Run()
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        citizens = [await token(client, role="citizen", sub=f"bench-{i}", name=f"Bench {i}",
-                                pnr=personnummer()) for i in range(20)]
-        caseworker = await token(client, role="caseworker", sub="bench-cw", name="Bench CW",
-                                 units=["bench"])
+        citizens = [
+            await token(client, role="citizen", sub=f"bench-{i}", name=f"Bench {i}", pnr=personnummer())
+            for i in range(20)
+        ]
+        caseworker = await token(client, role="caseworker", sub="bench-cw", name="Bench CW", units=["bench"])
         done = asyncio.Event()
 
         async def submit(i: int) -> None:
             started = time.perf_counter()
             try:
                 response = await client.post(
-                    f"{INTAKE}/applications", headers={"authorization": f"Bearer {citizens[i % 20]}"},
-                    json={"entry": "sol", "services": ["hemtjanst"], "description": f"bench {i}"})
+                    f"{INTAKE}/applications",
+                    headers={"authorization": f"Bearer {citizens[i % 20]}"},
+                    json={"entry": "sol", "services": ["hemtjanst"], "description": f"bench {i}"},
+                )
             except httpx.HTTPError as exc:
                 run.errors[type(exc).__name__] = run.errors.get(type(exc).__name__, 0) + 1
                 return
@@ -108,16 +115,21 @@ async def system_benchmark(rate: float, seconds: float, poll_ms: float, poll_lim
                         params: dict[str, object] = {"limit": poll_limit}
                         if after:
                             params["after"] = after
-                        response = await client.get(f"{CASEWORK}/e-applications", headers=headers,
-                                                    params=params)
+                        response = await client.get(
+                            f"{CASEWORK}/e-applications", headers=headers, params=params
+                        )
                         seen = time.perf_counter()
                         page = response.json()
                         for item in page["items"]:
                             if item["id"] in run.submitted_at and item["id"] not in run.visible_at:
                                 run.visible_at[item["id"]] = seen
                         after = page["next"]
-                        if not pending or not page["items"] or after is None \
-                                or page["items"][-1]["submitted_at"] <= min(pending):
+                        if (
+                            not pending
+                            or not page["items"]
+                            or after is None
+                            or page["items"][-1]["submitted_at"] <= min(pending)
+                        ):
                             break
                 except httpx.HTTPError:
                     pass
@@ -143,8 +155,10 @@ async def system_benchmark(rate: float, seconds: float, poll_ms: float, poll_lim
 
     latencies = [(run.visible_at[i] - run.submitted_at[i]) * 1000 for i in run.visible_at]
     print(f"offered rate     {rate:.1f}/s for {seconds:.0f} s ({total} applications)")
-    print(f"achieved rate    {len(run.submitted_at) / elapsed:.1f}/s accepted "
-          f"({len(run.submitted_at)} accepted in {elapsed:.1f} s)")
+    print(
+        f"achieved rate    {len(run.submitted_at) / elapsed:.1f}/s accepted "
+        f"({len(run.submitted_at)} accepted in {elapsed:.1f} s)"
+    )
     print(f"errors           {sum(run.errors.values())} {run.errors or ''}")
     print(f"never visible    {len(run.submitted_at) - len(run.visible_at)}")
     print(summary("POST /applications (201)", run.submit_ms))
@@ -157,8 +171,9 @@ async def kafka_baseline(n: int) -> None:
     await admin.start()
     await admin.create_topics([NewTopic(topic, 1, 1)])
     producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all", enable_idempotence=True)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=KAFKA, auto_offset_reset="earliest",
-                                fetch_max_wait_ms=0)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=KAFKA, auto_offset_reset="earliest", fetch_max_wait_ms=0
+    )
     await producer.start()
     await consumer.start()
     try:
@@ -197,8 +212,9 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=50, help="applications per second offered")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--poll-ms", type=float, default=20, help="inbox poll interval")
-    parser.add_argument("--poll-limit", type=int, default=25,
-                        help="inbox page size per poll (each row read is audit-logged)")
+    parser.add_argument(
+        "--poll-limit", type=int, default=25, help="inbox page size per poll (each row read is audit-logged)"
+    )
     parser.add_argument("--baseline-n", type=int, default=500)
     args = parser.parse_args()
     await system_benchmark(args.rate, args.seconds, args.poll_ms, args.poll_limit)

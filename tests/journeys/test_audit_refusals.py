@@ -15,11 +15,13 @@ from conftest import Stack, bearer, caseworker_token, linked_person, new_personn
 BURST = 30  # more than a service's whole pool (10 + 10 overflow)
 
 
-async def refused_rows(http: httpx.AsyncClient, stack: Stack, service: str, pnr: str, actor: str
-                       ) -> list[dict[str, object]]:
+async def refused_rows(
+    http: httpx.AsyncClient, stack: Stack, service: str, pnr: str, actor: str
+) -> list[dict[str, object]]:
     reviewer = await stack.token("log_reviewer", name="Logg Granskare", units=["kansliet"])
-    response = await http.post(f"{stack.url(service)}/access-log/search", headers=bearer(reviewer),
-                               json={"personnummer": pnr})
+    response = await http.post(
+        f"{stack.url(service)}/access-log/search", headers=bearer(reviewer), json={"personnummer": pnr}
+    )
     assert response.status_code == 200, response.text
     return [e for e in response.json() if e["actor"] == actor and e["outcome"] == "refused"]
 
@@ -31,7 +33,8 @@ async def burst(http: httpx.AsyncClient, url: str, token: str) -> tuple[list[int
 
 
 async def test_thirty_concurrent_refused_reads_of_an_application_leave_thirty_rows(
-        stack: Stack, http: httpx.AsyncClient) -> None:
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     a_pnr = new_personnummer()
     a = await stack.token("citizen", pnr=a_pnr, name="Annika Test")
     b_sub = f"citizen-b-{uuid.uuid4().hex[:6]}"
@@ -48,7 +51,8 @@ async def test_thirty_concurrent_refused_reads_of_an_application_leave_thirty_ro
 
 
 async def test_thirty_concurrent_refused_person_reads_in_casework_leave_thirty_rows(
-        stack: Stack, http: httpx.AsyncClient) -> None:
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     pnr = new_personnummer()
     link, _, _ = await linked_person(http, stack, pnr)
     other_sub = f"other-{uuid.uuid4().hex[:6]}"

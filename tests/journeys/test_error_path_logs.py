@@ -44,8 +44,7 @@ def _test_app(database_url: str, pnr: str) -> FastAPI:
 
     @router.post("/persons/{person_id}/db-raise")
     async def raise_in_database(person_id: str, session: Session) -> None:
-        await session.execute(text("DO $$ BEGIN RAISE EXCEPTION 'no such person %', "
-                                   f"'{pnr}'; END $$"))
+        await session.execute(text(f"DO $$ BEGIN RAISE EXCEPTION 'no such person %', '{pnr}'; END $$"))
 
     @router.post("/persons/{person_id}/twice")
     async def duplicate(person_id: str, session: Session) -> None:
@@ -81,8 +80,9 @@ async def served(infrastructure: Infrastructure) -> AsyncIterator[tuple[str, str
     pnr = new_personnummer()
     app = _test_app(infrastructure.test_database_url, pnr)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                           access_log=False, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off")
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "the test server did not start"
@@ -93,8 +93,9 @@ async def served(infrastructure: Infrastructure) -> AsyncIterator[tuple[str, str
     await app.state.engine.dispose()
 
 
-async def test_error_responses_and_logs_hold_no_personnummer(served: tuple[str, str],
-                                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_error_responses_and_logs_hold_no_personnummer(
+    served: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
     base, pnr = served
     expected = {
         ("GET", "/persons/p1"): (500, "ResponseValidationError", "/persons/{person_id}"),
@@ -123,6 +124,7 @@ async def test_error_responses_and_logs_hold_no_personnummer(served: tuple[str, 
 
     assert caplog.records, "nothing was logged: the capture does not work"
     everything = caplog.text + "\n".join(
-        f"{r.getMessage()} {r.exc_text or ''} {r.exc_info[1] if r.exc_info else ''}" for r in caplog.records)
+        f"{r.getMessage()} {r.exc_text or ''} {r.exc_info[1] if r.exc_info else ''}" for r in caplog.records
+    )
     assert pnr not in everything
     assert pnr[2:] not in everything  # nor its 10-digit form

@@ -24,15 +24,19 @@ async def replay(stack: Stack, event: dict[str, Any]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=stack.infra.kafka_bootstrap, acks="all")
     await producer.start()
     try:
-        await producer.send_and_wait(CITIZENS_TOPIC, json.dumps(event["data"]).encode(),
-                                     key=event["key"].encode(),
-                                     headers=[(k, v.encode()) for k, v in headers.items()])
+        await producer.send_and_wait(
+            CITIZENS_TOPIC,
+            json.dumps(event["data"]).encode(),
+            key=event["key"].encode(),
+            headers=[(k, v.encode()) for k, v in headers.items()],
+        )
     finally:
         await producer.stop()
 
 
 async def test_a_replayed_older_contact_change_changes_nothing_in_casework(
-        stack: Stack, http: httpx.AsyncClient) -> None:
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     pnr = new_personnummer()
     link, cw, _ = await linked_person(http, stack, pnr)
     citizen = await stack.token("citizen", pnr=pnr, name="Annika Test")

@@ -47,8 +47,9 @@ async def _own_descriptions(http: httpx.AsyncClient, stack: Stack, citizen: str)
     return [a["description"] for a in response.json()]
 
 
-async def test_an_oversized_body_answers_413_at_once_and_writes_nothing(stack: Stack,
-                                                                       http: httpx.AsyncClient) -> None:
+async def test_an_oversized_body_answers_413_at_once_and_writes_nothing(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     citizen = await _citizen(http, stack)
     intake = stack.url("intake")
     marker = f"edge-{uuid.uuid4().hex}"
@@ -57,8 +58,12 @@ async def test_an_oversized_body_answers_413_at_once_and_writes_nothing(stack: S
     # With Content-Length: refused from the header alone, before the body is read.
     reader, writer = await asyncio.open_connection("127.0.0.1", 8101)
     started = time.perf_counter()
-    writer.write((f"POST /applications HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {citizen}\r\n"
-                  f"content-type: application/json\r\ncontent-length: {50 * MiB}\r\n\r\n").encode())
+    writer.write(
+        (
+            f"POST /applications HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer {citizen}\r\n"
+            f"content-type: application/json\r\ncontent-length: {50 * MiB}\r\n\r\n"
+        ).encode()
+    )
     await writer.drain()
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=5)
     elapsed = time.perf_counter() - started
@@ -73,7 +78,7 @@ async def test_an_oversized_body_answers_413_at_once_and_writes_nothing(stack: S
 
     async def chunks() -> Any:
         for start in range(0, len(payload), 64 * 1024):
-            yield payload[start:start + 64 * 1024]
+            yield payload[start : start + 64 * 1024]
 
     streamed = await http.post(f"{intake}/applications", headers=headers, content=chunks())
     for response in (sized, streamed):
@@ -89,18 +94,21 @@ async def test_an_oversized_body_answers_413_at_once_and_writes_nothing(stack: S
 
 async def test_an_over_long_list_answers_422(stack: Stack, http: httpx.AsyncClient) -> None:
     citizen = await _citizen(http, stack)
-    too_many = await http.post(f"{stack.url('intake')}/applications", headers=bearer(citizen),
-                               json={"entry": "sol", "services": ["trygghetslarm"] * 21,
-                                     "description": "För många"})
+    too_many = await http.post(
+        f"{stack.url('intake')}/applications",
+        headers=bearer(citizen),
+        json={"entry": "sol", "services": ["trygghetslarm"] * 21, "description": "För många"},
+    )
     assert too_many.status_code == 422, too_many.text
     assert too_many.json()["errors"][0]["loc"] == ["body", "services"]
 
     sub = f"cw-{uuid.uuid4().hex[:8]}"
     caseworker = await caseworker_token(stack, sub=sub)
-    link = await http.post(f"{stack.url('casework')}/e-applications/{uuid.uuid4()}/link",
-                           headers=bearer(caseworker),
-                           json=link_form(sub, record_type="Begäran LSS",
-                                          lss_services=["ledsagarservice"] * 11))
+    link = await http.post(
+        f"{stack.url('casework')}/e-applications/{uuid.uuid4()}/link",
+        headers=bearer(caseworker),
+        json=link_form(sub, record_type="Begäran LSS", lss_services=["ledsagarservice"] * 11),
+    )
     assert link.status_code == 422, link.text
     assert link.json()["errors"][0]["loc"] == ["body", "lss_services"]
 
@@ -127,13 +135,15 @@ async def test_rendering_pdfs_does_not_block_other_requests(stack: Stack, http: 
 
 
 def _casework_dsn(stack: Stack) -> str:
-    pattern = stack.infra.env.get("OMSORG_DATABASE_URL_PATTERN",
-                                  "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}")
+    pattern = stack.infra.env.get(
+        "OMSORG_DATABASE_URL_PATTERN", "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}"
+    )
     return asyncpg_dsn(pattern.replace("{name}", "casework"))
 
 
-async def test_linking_renders_the_pdf_before_it_locks_the_e_application(stack: Stack,
-                                                                         http: httpx.AsyncClient) -> None:
+async def test_linking_renders_the_pdf_before_it_locks_the_e_application(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     """Hold the e-application's row lock, start the link, and release the lock
     once the link waits for it: the PDF is already rendered then, so the link
     finishes at once (it used to render the PDF while holding the lock)."""
@@ -143,24 +153,31 @@ async def test_linking_renders_the_pdf_before_it_locks_the_e_application(stack: 
     caseworker = await caseworker_token(stack, sub=sub)
     await arrived_in_casework(http, stack, caseworker, application["id"])
     # The caseworker is known to casework before the link names them as Handläggare.
-    await http.get(f"{stack.url('casework')}/caseworkers", params={"unit": "testenhet"},
-                   headers=bearer(caseworker))
+    await http.get(
+        f"{stack.url('casework')}/caseworkers", params={"unit": "testenhet"}, headers=bearer(caseworker)
+    )
 
     holder = await asyncpg.connect(_casework_dsn(stack))
     observer = await asyncpg.connect(_casework_dsn(stack))
     try:
         holding = holder.transaction()
         await holding.start()
-        await holder.execute("SELECT 1 FROM incoming_applications WHERE id = $1 FOR UPDATE",
-                             uuid.UUID(application["id"]))
+        await holder.execute(
+            "SELECT 1 FROM incoming_applications WHERE id = $1 FOR UPDATE", uuid.UUID(application["id"])
+        )
         holder_pid = holder.get_server_pid()
-        link = asyncio.create_task(http.post(
-            f"{stack.url('casework')}/e-applications/{application['id']}/link",
-            headers=bearer(caseworker), json=link_form(sub)))
+        link = asyncio.create_task(
+            http.post(
+                f"{stack.url('casework')}/e-applications/{application['id']}/link",
+                headers=bearer(caseworker),
+                json=link_form(sub),
+            )
+        )
 
         async def link_waits_for_the_lock() -> bool:
             blocked = await observer.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", holder_pid)
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", holder_pid
+            )
             return bool(blocked)
 
         await eventually(link_waits_for_the_lock, timeout=30)

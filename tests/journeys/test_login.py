@@ -43,7 +43,8 @@ async def _collect(http: httpx.AsyncClient, stack: Stack, login_id: str) -> http
 
 
 async def test_a_citizen_logs_in_with_bankid_applies_and_sees_the_application(
-        stack: Stack, http: httpx.AsyncClient) -> None:
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     pnr = new_personnummer()
     token = await bankid_login(http, stack, pnr, "Astrid Inloggad")
 
@@ -56,8 +57,11 @@ async def test_a_citizen_logs_in_with_bankid_applies_and_sees_the_application(
     assert claims["exp"] > claims["iat"] >= int(time.time()) - 60
 
     intake = stack.url("intake")
-    created = await http.post(f"{intake}/applications", headers=bearer(token), json={
-        "entry": "sol", "services": ["hemtjanst"], "description": "Jag behöver hjälp med inköp"})
+    created = await http.post(
+        f"{intake}/applications",
+        headers=bearer(token),
+        json={"entry": "sol", "services": ["hemtjanst"], "description": "Jag behöver hjälp med inköp"},
+    )
     assert created.status_code == 201, created.text
     own = await http.get(f"{intake}/applications", headers=bearer(token))
     assert own.status_code == 200
@@ -70,16 +74,19 @@ async def test_a_citizen_logs_in_with_bankid_applies_and_sees_the_application(
 
     # The login is in intake's audit log, for the log reviewer.
     reviewer = await stack.token("log_reviewer", name="Logg Granskare", units=["kansliet"])
-    log = (await http.post(f"{intake}/access-log/search", headers=bearer(reviewer),
-                           json={"personnummer": pnr})).json()
+    log = (
+        await http.post(f"{intake}/access-log/search", headers=bearer(reviewer), json={"personnummer": pnr})
+    ).json()
     logins = [e for e in log if e["action"] == "login"]
     assert len(logins) == 2
     assert {(e["actor"], e["actor_role"], e["object_type"], e["outcome"]) for e in logins} == {
-        (claims["sub"], "citizen", "login", "allowed")}
+        (claims["sub"], "citizen", "login", "allowed")
+    }
 
 
 async def test_casework_accepts_the_login_token_and_refuses_a_citizen_the_inbox(
-        stack: Stack, http: httpx.AsyncClient) -> None:
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     token = await bankid_login(http, stack, new_personnummer(), "Bengt Medborgare")
     response = await http.get(f"{stack.url('casework')}/e-applications", headers=bearer(token))
     assert response.status_code == 403, response.text  # authenticated, not allowed
@@ -87,7 +94,8 @@ async def test_casework_accepts_the_login_token_and_refuses_a_citizen_the_inbox(
 
 
 async def test_the_login_is_pending_then_complete_and_gives_its_token_once(
-        stack: Stack, http: httpx.AsyncClient) -> None:
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     intake = stack.url("intake")
     started = await _start(http, stack, personnummer=new_personnummer(), name="Cecilia Engång")
     assert set(started) == {"login_id", "auto_start_token", "qr_data"}
@@ -100,8 +108,11 @@ async def test_the_login_is_pending_then_complete_and_gives_its_token_once(
     assert now is not None and now["token"] == first["token"] and int(now["seconds"]) < 30
 
     pending = await _collect(http, stack, started["login_id"])
-    assert pending.json() == {"status": "pending", "hint_code": "outstandingTransaction",
-                              "access_token": None}
+    assert pending.json() == {
+        "status": "pending",
+        "hint_code": "outstandingTransaction",
+        "access_token": None,
+    }
     complete = (await _collect(http, stack, started["login_id"])).json()
     assert complete["status"] == "complete" and complete["access_token"]
 
@@ -116,8 +127,9 @@ async def test_the_login_is_pending_then_complete_and_gives_its_token_once(
 
 @pytest.mark.parametrize("outcome", ["userCancel", "expiredTransaction"])
 async def test_a_failed_login_gives_no_token(stack: Stack, http: httpx.AsyncClient, outcome: str) -> None:
-    started = await _start(http, stack, personnummer=new_personnummer(), name="Doris Misslyckad",
-                           outcome=outcome)
+    started = await _start(
+        http, stack, personnummer=new_personnummer(), name="Doris Misslyckad", outcome=outcome
+    )
     assert (await _collect(http, stack, started["login_id"])).json()["status"] == "pending"
     for _ in range(2):
         failed = await _collect(http, stack, started["login_id"])
@@ -138,18 +150,23 @@ async def test_a_cancelled_login_gives_no_token(stack: Stack, http: httpx.AsyncC
 
 async def _age_login(stack: Stack, login_id: str, seconds: int) -> None:
     """Move the login's start `seconds` into the past, as if the user had waited that long."""
-    pattern = stack.infra.env.get("OMSORG_DATABASE_URL_PATTERN",
-                                  "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}")
+    pattern = stack.infra.env.get(
+        "OMSORG_DATABASE_URL_PATTERN", "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}"
+    )
     connection = await asyncpg.connect(asyncpg_dsn(pattern.replace("{name}", "intake")))
     try:
-        await connection.execute("UPDATE login_transactions SET started_at = started_at - make_interval("
-                                 "secs => $2) WHERE id = $1", uuid.UUID(login_id), seconds)
+        await connection.execute(
+            "UPDATE login_transactions SET started_at = started_at - make_interval(secs => $2) WHERE id = $1",
+            uuid.UUID(login_id),
+            seconds,
+        )
     finally:
         await connection.close()
 
 
-async def test_the_qr_code_lasts_30_seconds_and_the_order_3_minutes(stack: Stack, http: httpx.AsyncClient
-                                                                     ) -> None:
+async def test_the_qr_code_lasts_30_seconds_and_the_order_3_minutes(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     qr_url = f"{stack.url('intake')}/login/bankid/{{}}/qr"
     started = await _start(http, stack, personnummer=new_personnummer(), name="Hanna Långsam")
     await _age_login(stack, started["login_id"], 25)
@@ -167,8 +184,9 @@ async def test_the_qr_code_lasts_30_seconds_and_the_order_3_minutes(stack: Stack
         assert expired.json() == {"status": "failed", "hint_code": "expiredTransaction", "access_token": None}
 
 
-async def test_an_invalid_personnummer_from_the_eid_fails_the_login(stack: Stack, http: httpx.AsyncClient
-                                                                    ) -> None:
+async def test_an_invalid_personnummer_from_the_eid_fails_the_login(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     valid = new_personnummer()
     wrong_check_digit = valid[:-1] + str((int(valid[-1]) + 1) % 10)
     started = await _start(http, stack, personnummer=wrong_check_digit, name="Fel Nummer")
@@ -179,30 +197,38 @@ async def test_an_invalid_personnummer_from_the_eid_fails_the_login(stack: Stack
 
 async def test_an_unknown_login_is_not_found(stack: Stack, http: httpx.AsyncClient) -> None:
     login = f"{stack.url('intake')}/login/bankid/{uuid.uuid4()}"
-    for response in (await http.get(f"{login}/qr"), await http.post(f"{login}/collect"),
-                     await http.post(f"{login}/cancel")):
+    for response in (
+        await http.get(f"{login}/qr"),
+        await http.post(f"{login}/collect"),
+        await http.post(f"{login}/cancel"),
+    ):
         assert response.status_code == 404
         assert response.headers["content-type"] == "application/problem+json"
     not_an_id = await http.post(f"{stack.url('intake')}/login/bankid/191212121212/collect")
     assert not_an_id.status_code == 422
 
 
-@pytest.mark.parametrize("body", [
-    {"simulate": {"outcome": "hacked"}},
-    {"simulate": {"personnummer": ""}},
-    {"simulate": {"name": "x" * 201}},
-    {"simulate": {"roles": ["admin"]}},
-    {"endUserIp": "10.0.0.1"},
-])
-async def test_bad_login_requests_get_a_problem(stack: Stack, http: httpx.AsyncClient,
-                                                body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"simulate": {"outcome": "hacked"}},
+        {"simulate": {"personnummer": ""}},
+        {"simulate": {"name": "x" * 201}},
+        {"simulate": {"roles": ["admin"]}},
+        {"endUserIp": "10.0.0.1"},
+    ],
+)
+async def test_bad_login_requests_get_a_problem(
+    stack: Stack, http: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
     response = await http.post(f"{stack.url('intake')}/login/bankid", json=body)
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
 
 
 async def test_a_login_without_a_body_logs_in_the_simulators_test_person(
-        stack: Stack, http: httpx.AsyncClient) -> None:
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     started = await http.post(f"{stack.url('intake')}/login/bankid")
     assert started.status_code == 201, started.text
     login_id = started.json()["login_id"]
@@ -211,12 +237,31 @@ async def test_a_login_without_a_body_logs_in_the_simulators_test_person(
     assert _claims(token)["pnr"] == "191212121212"
 
 
-def _forge(key: rsa.RSAPrivateKey, kid: str, pnr: str, issuer: str = CITIZEN_ISSUER,
-           roles: tuple[str, ...] = ("citizen",)) -> str:
+def _forge(
+    key: rsa.RSAPrivateKey,
+    kid: str,
+    pnr: str,
+    issuer: str = CITIZEN_ISSUER,
+    roles: tuple[str, ...] = ("citizen",),
+) -> str:
     now = int(time.time())
-    return jwt.encode({"iss": issuer, "aud": "omsorg", "sub": "forged", "name": "Falsk Person", "pnr": pnr,
-                       "roles": list(roles), "iat": now, "exp": now + 600, "acr": "loa3", "amr": ["bankid"]},
-                      key, algorithm="RS256", headers={"kid": kid})
+    return jwt.encode(
+        {
+            "iss": issuer,
+            "aud": "omsorg",
+            "sub": "forged",
+            "name": "Falsk Person",
+            "pnr": pnr,
+            "roles": list(roles),
+            "iat": now,
+            "exp": now + 600,
+            "acr": "loa3",
+            "amr": ["bankid"],
+        },
+        key,
+        algorithm="RS256",
+        headers={"kid": kid},
+    )
 
 
 async def test_tokens_intake_did_not_sign_are_refused(stack: Stack, http: httpx.AsyncClient) -> None:
@@ -236,8 +281,9 @@ async def test_tokens_intake_did_not_sign_are_refused(stack: Stack, http: httpx.
             assert response.headers["content-type"] == "application/problem+json"
 
 
-async def test_the_citizen_login_issuer_vouches_for_citizens_only(stack: Stack, http: httpx.AsyncClient
-                                                                   ) -> None:
+async def test_the_citizen_login_issuer_vouches_for_citizens_only(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     # Even a token signed with intake's own login key may not make anyone staff.
     key_file = ROOT / ".run" / "intake" / "login-key.pem"
     assert key_file.exists(), f"intake's login key is not at {key_file}: start the services with omsorg.sh"
@@ -267,9 +313,11 @@ async def test_the_personnummer_stays_out_of_the_logs(stack: Stack, http: httpx.
 
 # ------------------------------------------------------------ hardening ---
 
+
 async def _sql(stack: Stack, query: str, *args: Any) -> list[asyncpg.Record]:
-    pattern = stack.infra.env.get("OMSORG_DATABASE_URL_PATTERN",
-                                  "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}")
+    pattern = stack.infra.env.get(
+        "OMSORG_DATABASE_URL_PATTERN", "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}"
+    )
     connection = await asyncpg.connect(asyncpg_dsn(pattern.replace("{name}", "intake")))
     try:
         return list(await connection.fetch(query, *args))
@@ -286,11 +334,13 @@ def _fresh_loopback() -> str:
     return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
 
 
-async def test_only_the_browser_that_started_a_login_may_follow_it(stack: Stack, http: httpx.AsyncClient
-                                                                   ) -> None:
+async def test_only_the_browser_that_started_a_login_may_follow_it(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     login = f"{stack.url('intake')}/login/bankid"
-    response = await http.post(login, json={"simulate": {"personnummer": new_personnummer(),
-                                                         "name": "Ingrid Egenwebbläsare"}})
+    response = await http.post(
+        login, json={"simulate": {"personnummer": new_personnummer(), "name": "Ingrid Egenwebbläsare"}}
+    )
     login_id = response.json()["login_id"]
     cookie = f"omsorg_login_{uuid.UUID(login_id).hex}"
     set_cookie = response.headers["set-cookie"].lower()
@@ -313,8 +363,9 @@ async def test_only_the_browser_that_started_a_login_may_follow_it(stack: Stack,
     assert (await _collect(http, stack, login_id)).json()["status"] == "complete"
 
 
-async def test_a_login_completed_from_another_address_gives_no_token(stack: Stack, http: httpx.AsyncClient
-                                                                     ) -> None:
+async def test_a_login_completed_from_another_address_gives_no_token(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     pnr = new_personnummer()
     relayed = await _start(http, stack, personnummer=pnr, name="Jonas Lurad", device_ip="203.0.113.77")
     await _collect(http, stack, relayed["login_id"])
@@ -328,16 +379,21 @@ async def test_a_login_completed_from_another_address_gives_no_token(stack: Stac
     assert (await _collect(http, stack, same["login_id"])).json()["status"] == "complete"
 
     reviewer = await stack.token("log_reviewer", name="Logg Granskare", units=["kansliet"])
-    log = (await http.post(f"{stack.url('intake')}/access-log/search", headers=bearer(reviewer),
-                           json={"personnummer": pnr})).json()
+    log = (
+        await http.post(
+            f"{stack.url('intake')}/access-log/search", headers=bearer(reviewer), json={"personnummer": pnr}
+        )
+    ).json()
     assert sorted((e["object_id"], e["outcome"]) for e in log if e["action"] == "login") == sorted(
-        [(relayed["login_id"], "refused"), (same["login_id"], "allowed")])
+        [(relayed["login_id"], "refused"), (same["login_id"], "allowed")]
+    )
     text = (ROOT / ".run" / "logs" / "intake.log").read_text(errors="replace")
     assert "203.0.113.77" not in text and pnr not in text
 
 
-async def test_login_start_and_collect_are_rate_limited_per_client_address(stack: Stack,
-                                                                            http: httpx.AsyncClient) -> None:
+async def test_login_start_and_collect_are_rate_limited_per_client_address(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     intake = stack.url("intake")
 
     async def until_refused(client: httpx.AsyncClient, url: str) -> httpx.Response:
@@ -370,22 +426,38 @@ async def test_ended_and_expired_logins_are_purged(stack: Stack, http: httpx.Asy
     abandoned = await _start(http, stack, personnummer=new_personnummer(), name="Lars Övergiven")
     current = await _start(http, stack, personnummer=new_personnummer(), name="Maja Pågående")
     ids = [uuid.UUID(s["login_id"]) for s in (ended, abandoned, current)]
-    orders = {r["id"]: r["order_ref"] for r in await _sql(
-        stack, "SELECT id, order_ref FROM login_transactions WHERE id = ANY($1)", ids)}
+    orders = {
+        r["id"]: r["order_ref"]
+        for r in await _sql(stack, "SELECT id, order_ref FROM login_transactions WHERE id = ANY($1)", ids)
+    }
 
     # Two days ago: far beyond the order's three minutes and any retention.
-    await _sql(stack, "UPDATE login_transactions SET started_at = started_at - interval '2 days', "
-               "finished_at = finished_at - interval '2 days' WHERE id = ANY($1)", ids[:2])
-    await _sql(stack, "UPDATE eid_simulator_orders SET created_at = created_at - interval '2 days' "
-               "WHERE order_ref = ANY($1)", [orders[i] for i in ids[:2]])
+    await _sql(
+        stack,
+        "UPDATE login_transactions SET started_at = started_at - interval '2 days', "
+        "finished_at = finished_at - interval '2 days' WHERE id = ANY($1)",
+        ids[:2],
+    )
+    await _sql(
+        stack,
+        "UPDATE eid_simulator_orders SET created_at = created_at - interval '2 days' "
+        "WHERE order_ref = ANY($1)",
+        [orders[i] for i in ids[:2]],
+    )
 
     async def purged() -> bool:
         left = await _sql(stack, "SELECT id FROM login_transactions WHERE id = ANY($1)", ids)
         return {r["id"] for r in left} == {ids[2]}
 
     await eventually(purged, timeout=30)
-    simulated = {r["order_ref"] for r in await _sql(
-        stack, "SELECT order_ref FROM eid_simulator_orders WHERE order_ref = ANY($1)", list(orders.values()))}
+    simulated = {
+        r["order_ref"]
+        for r in await _sql(
+            stack,
+            "SELECT order_ref FROM eid_simulator_orders WHERE order_ref = ANY($1)",
+            list(orders.values()),
+        )
+    }
     assert simulated == {orders[ids[2]]}
     assert (await _collect(http, stack, ended["login_id"])).status_code == 404
     assert (await _collect(http, stack, current["login_id"])).json()["status"] == "pending"

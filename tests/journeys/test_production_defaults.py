@@ -18,8 +18,10 @@ from conftest import ROOT
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 DB_PASSWORD = "s3cret-db-password"
-PRODUCTION_URLS = {"ISSUER_URL": "https://idp.kommun.example",
-                   "CITIZEN_ISSUER_URL": "https://e.kommun.example/auth"}
+PRODUCTION_URLS = {
+    "ISSUER_URL": "https://idp.kommun.example",
+    "CITIZEN_ISSUER_URL": "https://e.kommun.example/auth",
+}
 
 
 def _free_port() -> int:
@@ -36,14 +38,25 @@ def _env(**extra: str) -> dict[str, str]:
 
 def _service_env(service: str, **extra: str) -> dict[str, str]:
     prefix = service.upper()
-    return _env(**{f"{prefix}_DATABASE_URL": f"postgresql+asyncpg://{service}:{DB_PASSWORD}@127.0.0.1:1/x",
-                   f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}, **extra)
+    return _env(
+        **{
+            f"{prefix}_DATABASE_URL": f"postgresql+asyncpg://{service}:{DB_PASSWORD}@127.0.0.1:1/x",
+            f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+        },
+        **extra,
+    )
 
 
 def _uvicorn(app: str, env: dict[str, str], port: int) -> subprocess.Popen[str]:
-    return subprocess.Popen([PYTHON, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [PYTHON, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _refused(app: str, env: dict[str, str]) -> str:
@@ -70,9 +83,15 @@ def test_a_service_without_an_environment_refuses_to_start(service: str) -> None
 
 
 def test_a_service_may_not_loosen_the_common_environment() -> None:
-    output = _refused("casework.app:app", _service_env(
-        "casework", OMSORG_ENVIRONMENT="production", CASEWORK_ENVIRONMENT="development",
-        **{f"CASEWORK_{k}": v for k, v in PRODUCTION_URLS.items()}))
+    output = _refused(
+        "casework.app:app",
+        _service_env(
+            "casework",
+            OMSORG_ENVIRONMENT="production",
+            CASEWORK_ENVIRONMENT="development",
+            **{f"CASEWORK_{k}": v for k, v in PRODUCTION_URLS.items()},
+        ),
+    )
     assert "CASEWORK_ENVIRONMENT=development would loosen OMSORG_ENVIRONMENT=production" in output
 
 
@@ -82,8 +101,14 @@ def test_a_service_alone_cannot_choose_development() -> None:
 
 
 def test_production_refuses_the_eid_simulator() -> None:
-    output = _refused("intake.app:app", _service_env(
-        "intake", OMSORG_ENVIRONMENT="production", **{f"INTAKE_{k}": v for k, v in PRODUCTION_URLS.items()}))
+    output = _refused(
+        "intake.app:app",
+        _service_env(
+            "intake",
+            OMSORG_ENVIRONMENT="production",
+            **{f"INTAKE_{k}": v for k, v in PRODUCTION_URLS.items()},
+        ),
+    )
     assert "the e-ID simulator must not run in production" in output
 
 
@@ -95,16 +120,22 @@ def test_production_refuses_the_plain_http_development_issuer() -> None:
 def test_development_must_be_chosen_explicitly() -> None:
     # The same settings load once development is chosen: the refusals above are for the environment.
     code = "from intake.config import Settings; print(Settings().eid_backend)"
-    check = subprocess.run([PYTHON, "-c", code], cwd=ROOT,
-                           env=_service_env("intake", OMSORG_ENVIRONMENT="development"),
-                           capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [PYTHON, "-c", code],
+        cwd=ROOT,
+        env=_service_env("intake", OMSORG_ENVIRONMENT="development"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert check.returncode == 0, check.stderr[-2000:]
     assert check.stdout.strip() == "simulator"
 
 
 @pytest.mark.parametrize("environment", [None, "production", "staging"])
-def test_the_development_issuer_refuses_unless_development_is_chosen(environment: str | None,
-                                                                     tmp_path: Path) -> None:
+def test_the_development_issuer_refuses_unless_development_is_chosen(
+    environment: str | None, tmp_path: Path
+) -> None:
     extra = {"DEV_ISSUER_KEY_FILE": str(tmp_path / "key.pem")}
     if environment:
         extra["OMSORG_ENVIRONMENT"] = environment
@@ -115,8 +146,11 @@ def test_the_development_issuer_refuses_unless_development_is_chosen(environment
 
 def test_the_development_issuer_starts_when_development_is_chosen(tmp_path: Path) -> None:
     port = _free_port()
-    process = _uvicorn("shared.dev_issuer.app:app", _env(OMSORG_ENVIRONMENT="development",
-                                                        DEV_ISSUER_KEY_FILE=str(tmp_path / "key.pem")), port)
+    process = _uvicorn(
+        "shared.dev_issuer.app:app",
+        _env(OMSORG_ENVIRONMENT="development", DEV_ISSUER_KEY_FILE=str(tmp_path / "key.pem")),
+        port,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

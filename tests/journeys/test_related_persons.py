@@ -16,29 +16,38 @@ from conftest import Stack, TopicWatch, bankid_login, bearer, eventually, linked
 TODAY = datetime.now(ZoneInfo("Europe/Stockholm")).date()
 
 
-async def _representation_status(http: httpx.AsyncClient, stack: Stack, token: str, approval_id: str,
-                                 expected: int) -> httpx.Response | None:
-    response = await http.get(f"{stack.url('intake')}/representations/{approval_id}/applications",
-                              headers=bearer(token))
+async def _representation_status(
+    http: httpx.AsyncClient, stack: Stack, token: str, approval_id: str, expected: int
+) -> httpx.Response | None:
+    response = await http.get(
+        f"{stack.url('intake')}/representations/{approval_id}/applications", headers=bearer(token)
+    )
     return response if response.status_code == expected else None
 
 
 async def test_related_person_acts_for_the_citizen_only_inside_the_approval(
-        stack: Stack, http: httpx.AsyncClient) -> None:
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     citizen_pnr, related_pnr = new_personnummer(), new_personnummer()
     link, cw, application = await linked_person(http, stack, citizen_pnr, citizen_name="Annika Test")
     casework, intake = stack.url("casework"), stack.url("intake")
     related = await bankid_login(http, stack, related_pnr, "Josefine Test")  # their own e-ID
 
     async with TopicWatch(stack, "casework.persons.v1") as persons:
-        response = await http.post(f"{casework}/persons/{link['person_id']}/approvals", headers=bearer(cw),
-                                   json={"related_personnummer": related_pnr, "related_name": "Josefine Test",
-                                         "valid_from": TODAY.isoformat(), "consent_registered": True,
-                                         "consent_info": "Samtycke inhämtat muntligt"})
+        response = await http.post(
+            f"{casework}/persons/{link['person_id']}/approvals",
+            headers=bearer(cw),
+            json={
+                "related_personnummer": related_pnr,
+                "related_name": "Josefine Test",
+                "valid_from": TODAY.isoformat(),
+                "consent_registered": True,
+                "consent_info": "Samtycke inhämtat muntligt",
+            },
+        )
         assert response.status_code == 201, response.text
         approval = response.json()
-        event = await persons.next("se.omsorg.casework.person.related-person-approved.v1",
-                                   link["person_id"])
+        event = await persons.next("se.omsorg.casework.person.related-person-approved.v1", link["person_id"])
     assert event["data"]["version"] == 1
     assert approval["citizen"] == {"personnummer": citizen_pnr, "name": "Annika Test"}
     assert approval["related"] == {"personnummer": related_pnr, "name": "Josefine Test"}
@@ -53,32 +62,53 @@ async def test_related_person_acts_for_the_citizen_only_inside_the_approval(
         return list((await http.get(f"{intake}/representations", headers=bearer(related))).json())
 
     [representation] = await eventually(represented)
-    assert representation == {"approval_id": approval["id"], "citizen_name": "Annika Test",
-                              "valid_from": TODAY.isoformat(), "valid_to": approval["valid_to"],
-                              "active": True}
-    applications = (await http.get(f"{intake}/representations/{approval['id']}/applications",
-                                   headers=bearer(related))).json()
+    assert representation == {
+        "approval_id": approval["id"],
+        "citizen_name": "Annika Test",
+        "valid_from": TODAY.isoformat(),
+        "valid_to": approval["valid_to"],
+        "active": True,
+    }
+    applications = (
+        await http.get(f"{intake}/representations/{approval['id']}/applications", headers=bearer(related))
+    ).json()
     assert [a["id"] for a in applications] == [application["id"]]
 
     # A related person can never file a new application for the citizen (IN-3).
-    refused = await http.post(f"{intake}/applications", headers=bearer(related), json={
-        "entry": "sol", "services": ["hemtjanst"], "description": "För min mamma",
-        "acting_for": approval["id"]})
+    refused = await http.post(
+        f"{intake}/applications",
+        headers=bearer(related),
+        json={
+            "entry": "sol",
+            "services": ["hemtjanst"],
+            "description": "För min mamma",
+            "acting_for": approval["id"],
+        },
+    )
     assert refused.status_code == 403
     # Someone else cannot use the approval.
     stranger = await stack.token("citizen", pnr=new_personnummer(), name="Okänd Person")
-    assert (await http.get(f"{intake}/representations/{approval['id']}/applications",
-                           headers=bearer(stranger))).status_code == 403
+    assert (
+        await http.get(f"{intake}/representations/{approval['id']}/applications", headers=bearer(stranger))
+    ).status_code == 403
 
     # The period moved into the past: refused at once, without restarts.
-    moved = await http.patch(f"{casework}/approvals/{approval['id']}", headers=bearer(cw), json={
-        "valid_from": (TODAY - timedelta(days=30)).isoformat(),
-        "valid_to": (TODAY - timedelta(days=1)).isoformat()})
+    moved = await http.patch(
+        f"{casework}/approvals/{approval['id']}",
+        headers=bearer(cw),
+        json={
+            "valid_from": (TODAY - timedelta(days=30)).isoformat(),
+            "valid_to": (TODAY - timedelta(days=1)).isoformat(),
+        },
+    )
     assert moved.status_code == 200 and moved.json()["active"] is False
     expired = await eventually(lambda: _representation_status(http, stack, related, approval["id"], 403))
     assert "not today" in expired.json()["detail"]
-    back = await http.patch(f"{casework}/approvals/{approval['id']}", headers=bearer(cw),
-                            json={"valid_to": (TODAY + timedelta(days=90)).isoformat()})
+    back = await http.patch(
+        f"{casework}/approvals/{approval['id']}",
+        headers=bearer(cw),
+        json={"valid_to": (TODAY + timedelta(days=90)).isoformat()},
+    )
     assert back.status_code == 200
     await eventually(lambda: _representation_status(http, stack, related, approval["id"], 200))
 
@@ -88,8 +118,9 @@ async def test_related_person_acts_for_the_citizen_only_inside_the_approval(
     revoked = await eventually(lambda: _representation_status(http, stack, related, approval["id"], 403))
     assert "revoked" in revoked.json()["detail"]
     assert await represented() == []
-    assert (await http.get(f"{casework}/persons/{link['person_id']}/approvals",
-                           headers=bearer(cw))).json() == []
+    assert (
+        await http.get(f"{casework}/persons/{link['person_id']}/approvals", headers=bearer(cw))
+    ).json() == []
     assert (await http.delete(approval_url, headers=bearer(cw))).status_code == 404
     # Revocation is final: editing the revoked approval is refused, and nothing brings it back.
     edit = await http.patch(approval_url, headers=bearer(cw), json={"valid_to": approval["valid_to"]})
@@ -98,67 +129,102 @@ async def test_related_person_acts_for_the_citizen_only_inside_the_approval(
 
     # Every refusal is in intake's audit log, for the log reviewer.
     reviewer = await stack.token("log_reviewer", name="Logg Granskare", units=["kansliet"])
-    log = (await http.post(f"{intake}/access-log/search", headers=bearer(reviewer),
-                           json={"personnummer": citizen_pnr})).json()
+    log = (
+        await http.post(
+            f"{intake}/access-log/search", headers=bearer(reviewer), json={"personnummer": citizen_pnr}
+        )
+    ).json()
     refusals = [e for e in log if e["outcome"] == "refused"]
     assert {e["actor_role"] for e in refusals} == {"related_person"}
     assert len(refusals) >= 3  # stranger, expired, revoked
-    assert any(e["outcome"] == "allowed" and e["action"] == "list" and e["actor_role"] == "related_person"
-               for e in log)
+    assert any(
+        e["outcome"] == "allowed" and e["action"] == "list" and e["actor_role"] == "related_person"
+        for e in log
+    )
 
 
 async def test_relation_with_alerts_makes_the_related_person_alerted(
-        stack: Stack, http: httpx.AsyncClient) -> None:
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     link, cw, _ = await linked_person(http, stack, new_personnummer())
     related_pnr = new_personnummer()
     person_url = f"{stack.url('casework')}/persons/{link['person_id']}"
-    relation = await http.post(f"{person_url}/relations", headers=bearer(cw), json={
-        "relation_type": "Godkänd för meddelande", "related_personnummer": related_pnr,
-        "related_name": "Isabella Test", "valid_from": TODAY.isoformat(), "phone": "0703503375",
-        "email": "isabella@example.se", "sms_alerts": True})
+    relation = await http.post(
+        f"{person_url}/relations",
+        headers=bearer(cw),
+        json={
+            "relation_type": "Godkänd för meddelande",
+            "related_personnummer": related_pnr,
+            "related_name": "Isabella Test",
+            "valid_from": TODAY.isoformat(),
+            "phone": "0703503375",
+            "email": "isabella@example.se",
+            "sms_alerts": True,
+        },
+    )
     assert relation.status_code == 201, relation.text
     assert relation.json()["related"] == {"personnummer": related_pnr, "name": "Isabella Test"}
     relations = (await http.get(f"{person_url}/relations", headers=bearer(cw))).json()
     assert [r["relation_type"] for r in relations] == ["Godkänd för meddelande"]
     async with TopicWatch(stack, "casework.persons.v1") as persons:
-        response = await http.put(f"{person_url}/e-service", headers=bearer(cw), json={
-            "messages_enabled": True, "alert_recipients": "related"})
+        response = await http.put(
+            f"{person_url}/e-service",
+            headers=bearer(cw),
+            json={"messages_enabled": True, "alert_recipients": "related"},
+        )
         assert response.status_code == 200, response.text
-        event = await persons.next("se.omsorg.casework.person.e-service-settings-changed.v1",
-                                   link["person_id"])
+        event = await persons.next(
+            "se.omsorg.casework.person.e-service-settings-changed.v1", link["person_id"]
+        )
     assert event["data"]["alert_recipients"] == "related"
-    assert event["data"]["related_alerts"] == [{"related_pnr": related_pnr, "name": "Isabella Test",
-                                                "sms_number": "+46703503375", "email": None}]
+    assert event["data"]["related_alerts"] == [
+        {"related_pnr": related_pnr, "name": "Isabella Test", "sms_number": "+46703503375", "email": None}
+    ]
 
     relation_url = f"{stack.url('casework')}/relations/{relation.json()['id']}"
-    for body in ({"sms_alerts": True, "phone": None}, {"valid_to": (TODAY - timedelta(days=1)).isoformat()},
-                 {"email_alerts": None}, {"phone": "011-123456"}):
+    for body in (
+        {"sms_alerts": True, "phone": None},
+        {"valid_to": (TODAY - timedelta(days=1)).isoformat()},
+        {"email_alerts": None},
+        {"phone": "011-123456"},
+    ):
         refused = await http.patch(relation_url, headers=bearer(cw), json=body)
         assert refused.status_code == 422, (body, refused.text)
     async with TopicWatch(stack, "casework.persons.v1") as persons:
         edited = await http.patch(relation_url, headers=bearer(cw), json={"email_alerts": True})
         assert edited.status_code == 200, edited.text
-        edited_event = await persons.next("se.omsorg.casework.person.e-service-settings-changed.v1",
-                                          link["person_id"])
+        edited_event = await persons.next(
+            "se.omsorg.casework.person.e-service-settings-changed.v1", link["person_id"]
+        )
     assert edited_event["data"]["related_alerts"][0]["email"] == "isabella@example.se"
     # Consumers order a person's settings by this version, not by the clocks of hosts.
     assert edited_event["data"]["version"] > event["data"]["version"] >= 1
     # The only alerted relation cannot go while alerts go only to related persons.
     assert (await http.delete(relation_url, headers=bearer(cw))).status_code == 409
-    assert (await http.put(f"{person_url}/e-service", headers=bearer(cw), json={
-        "messages_enabled": True, "alert_recipients": "citizen"})).status_code == 200
+    assert (
+        await http.put(
+            f"{person_url}/e-service",
+            headers=bearer(cw),
+            json={"messages_enabled": True, "alert_recipients": "citizen"},
+        )
+    ).status_code == 200
     assert (await http.delete(relation_url, headers=bearer(cw))).status_code == 204
     assert (await http.get(f"{person_url}/relations", headers=bearer(cw))).json() == []
     assert (await http.delete(relation_url, headers=bearer(cw))).status_code == 404
 
 
 async def test_approval_and_relation_bad_input_is_refused_and_nothing_written(
-        stack: Stack, http: httpx.AsyncClient) -> None:
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     citizen_pnr, related_pnr = new_personnummer(), new_personnummer()
     link, cw, _ = await linked_person(http, stack, citizen_pnr)
     person_url = f"{stack.url('casework')}/persons/{link['person_id']}"
-    good = {"related_personnummer": related_pnr, "related_name": "Josefine Test",
-            "valid_from": TODAY.isoformat(), "consent_registered": True}
+    good = {
+        "related_personnummer": related_pnr,
+        "related_name": "Josefine Test",
+        "valid_from": TODAY.isoformat(),
+        "consent_registered": True,
+    }
     approval_cases: list[tuple[dict[str, Any], int]] = [
         ({**good, "valid_to": (TODAY - timedelta(days=1)).isoformat()}, 422),  # dates inverted
         ({**good, "related_personnummer": citizen_pnr}, 422),  # approving the citizen themself
@@ -181,43 +247,75 @@ async def test_approval_and_relation_bad_input_is_refused_and_nothing_written(
 
     created = await http.post(f"{person_url}/approvals", headers=bearer(cw), json=good)
     assert created.status_code == 201
-    overlapping = await http.post(f"{person_url}/approvals", headers=bearer(cw), json={
-        **good, "valid_from": (TODAY + timedelta(days=10)).isoformat()})
+    overlapping = await http.post(
+        f"{person_url}/approvals",
+        headers=bearer(cw),
+        json={**good, "valid_from": (TODAY + timedelta(days=10)).isoformat()},
+    )
     assert overlapping.status_code == 409
     # A later, separate approval may not be stretched over the first one either.
-    later = await http.post(f"{person_url}/approvals", headers=bearer(cw), json={
-        **good, "valid_from": (TODAY + timedelta(days=400)).isoformat()})
+    later = await http.post(
+        f"{person_url}/approvals",
+        headers=bearer(cw),
+        json={**good, "valid_from": (TODAY + timedelta(days=400)).isoformat()},
+    )
     assert later.status_code == 201, later.text
-    stretched = await http.patch(f"{stack.url('casework')}/approvals/{later.json()['id']}",
-                                 headers=bearer(cw), json={"valid_from": TODAY.isoformat()})
+    stretched = await http.patch(
+        f"{stack.url('casework')}/approvals/{later.json()['id']}",
+        headers=bearer(cw),
+        json={"valid_from": TODAY.isoformat()},
+    )
     assert stretched.status_code == 409
-    assert (await http.delete(f"{stack.url('casework')}/approvals/{later.json()['id']}",
-                              headers=bearer(cw))).status_code == 204
+    assert (
+        await http.delete(f"{stack.url('casework')}/approvals/{later.json()['id']}", headers=bearer(cw))
+    ).status_code == 204
     approval_url = f"{stack.url('casework')}/approvals/{created.json()['id']}"
-    for body in ({"valid_to": (TODAY - timedelta(days=1)).isoformat()}, {"valid_from": None},
-                 {"related_personnummer": citizen_pnr}, {"consent_info": "x" * 2001}):
+    for body in (
+        {"valid_to": (TODAY - timedelta(days=1)).isoformat()},
+        {"valid_from": None},
+        {"related_personnummer": citizen_pnr},
+        {"consent_info": "x" * 2001},
+    ):
         response = await http.patch(approval_url, headers=bearer(cw), json=body)
         assert response.status_code == 422, (body, response.text)
     [unchanged] = (await http.get(f"{person_url}/approvals", headers=bearer(cw))).json()
     assert unchanged == created.json()
 
-    relation_good = {"relation_type": "God man", "related_personnummer": related_pnr,
-                     "related_name": "Isabella Test", "valid_from": TODAY.isoformat()}
+    relation_good = {
+        "relation_type": "God man",
+        "related_personnummer": related_pnr,
+        "related_name": "Isabella Test",
+        "valid_from": TODAY.isoformat(),
+    }
     # A relation that has ended is registered, but alerts never go to it.
-    ended = await http.post(f"{person_url}/relations", headers=bearer(cw), json={
-        **relation_good, "valid_from": (TODAY - timedelta(days=60)).isoformat(),
-        "valid_to": (TODAY - timedelta(days=1)).isoformat(), "phone": "0701112233", "sms_alerts": True})
+    ended = await http.post(
+        f"{person_url}/relations",
+        headers=bearer(cw),
+        json={
+            **relation_good,
+            "valid_from": (TODAY - timedelta(days=60)).isoformat(),
+            "valid_to": (TODAY - timedelta(days=1)).isoformat(),
+            "phone": "0701112233",
+            "sms_alerts": True,
+        },
+    )
     assert ended.status_code == 201
-    to_ended = await http.put(f"{person_url}/e-service", headers=bearer(cw),
-                              json={"messages_enabled": True, "alert_recipients": "both"})
+    to_ended = await http.put(
+        f"{person_url}/e-service",
+        headers=bearer(cw),
+        json={"messages_enabled": True, "alert_recipients": "both"},
+    )
     assert to_ended.status_code == 422
-    for body in ({**relation_good, "relation_type": "Granne"},
-                 {**relation_good, "valid_to": (TODAY - timedelta(days=1)).isoformat()},
-                 {**relation_good, "sms_alerts": True},  # no phone
-                 {**relation_good, "email_alerts": True},  # no e-mail
-                 {**relation_good, "phone": "011-123456", "sms_alerts": True},  # not a mobile
-                 {**relation_good, "related_personnummer": citizen_pnr}):
+    for body in (
+        {**relation_good, "relation_type": "Granne"},
+        {**relation_good, "valid_to": (TODAY - timedelta(days=1)).isoformat()},
+        {**relation_good, "sms_alerts": True},  # no phone
+        {**relation_good, "email_alerts": True},  # no e-mail
+        {**relation_good, "phone": "011-123456", "sms_alerts": True},  # not a mobile
+        {**relation_good, "related_personnummer": citizen_pnr},
+    ):
         response = await http.post(f"{person_url}/relations", headers=bearer(cw), json=body)
         assert response.status_code == 422, (body, response.text)
-    assert [r["id"] for r in (await http.get(f"{person_url}/relations", headers=bearer(cw))).json()] == \
-        [ended.json()["id"]]
+    assert [r["id"] for r in (await http.get(f"{person_url}/relations", headers=bearer(cw))).json()] == [
+        ended.json()["id"]
+    ]

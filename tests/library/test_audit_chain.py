@@ -45,8 +45,11 @@ LOCAL_PATTERN = "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}"
 
 def runtime_url(infra: Infrastructure, service: str) -> str:
     """The service's database as the service itself connects to it (deploy/omsorg.sh)."""
-    pattern = (infra.env.get("OMSORG_DATABASE_URL_PATTERN") or os.environ.get("OMSORG_DATABASE_URL_PATTERN")
-               or LOCAL_PATTERN)
+    pattern = (
+        infra.env.get("OMSORG_DATABASE_URL_PATTERN")
+        or os.environ.get("OMSORG_DATABASE_URL_PATTERN")
+        or LOCAL_PATTERN
+    )
     return pattern.replace("{name}", service)
 
 
@@ -70,11 +73,16 @@ TAMPERING = [
 async def test_the_runtime_role_may_only_insert_and_read_audit_rows(stack: Stack, service: str) -> None:
     connection = await asyncpg.connect(asyncpg_dsn(runtime_url(stack.infra, service)))
     try:
+        assert (
+            await connection.fetchval(
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relowner = current_user::regrole"
+            )
+            == 0
+        )
         assert await connection.fetchval(
-            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relowner = current_user::regrole") == 0
-        assert await connection.fetchval(
-            "SELECT datdba <> current_user::regrole FROM pg_database WHERE datname = current_database()")
+            "SELECT datdba <> current_user::regrole FROM pg_database WHERE datname = current_database()"
+        )
         for table, column in (("audit_log", "reason"), ("audit_seal", "hash")):
             for statement in TAMPERING:
                 sql = statement.format(t=table, c=column)
@@ -84,8 +92,10 @@ async def test_the_runtime_role_may_only_insert_and_read_audit_rows(stack: Stack
             await connection.execute("CREATE TABLE sneaky (id int)")
         undone = connection.transaction()  # what it may do, undone at the end
         await undone.start()
-        await connection.execute("INSERT INTO audit_log (actor, actor_role, action, object_type, outcome)"
-                                 " VALUES ('test', 'test', 'read', 'probe', 'allowed')")
+        await connection.execute(
+            "INSERT INTO audit_log (actor, actor_role, action, object_type, outcome)"
+            " VALUES ('test', 'test', 'read', 'probe', 'allowed')"
+        )
         assert await connection.fetchval("SELECT count(*) FROM audit_log WHERE object_type = 'probe'")
         assert await connection.fetchval("SELECT count(*) FROM audit_seal") is not None
         await undone.rollback()
@@ -93,34 +103,52 @@ async def test_the_runtime_role_may_only_insert_and_read_audit_rows(stack: Stack
         await connection.close()
 
 
-async def test_the_services_seal_their_audit_rows_and_verify_passes(stack: Stack, http: httpx.AsyncClient
-                                                                   ) -> None:
+async def test_the_services_seal_their_audit_rows_and_verify_passes(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
     pnr = new_personnummer()
     reviewer = await stack.token("log_reviewer", name="Logg Granskare", units=["kansliet"])
-    search = await http.post(f"{stack.url('intake')}/access-log/search", headers=bearer(reviewer),
-                             json={"personnummer": pnr})  # the review itself is audit-logged
+    search = await http.post(
+        f"{stack.url('intake')}/access-log/search", headers=bearer(reviewer), json={"personnummer": pnr}
+    )  # the review itself is audit-logged
     assert search.status_code == 200
     url = runtime_url(stack.infra, "intake")
     engine = create_async_engine(url)
     try:
+
         async def sealed() -> bool:
             async with engine.connect() as conn:
-                return bool(await conn.scalar(text(
-                    "SELECT count(*) FROM audit_seal s JOIN audit_log a ON a.id = s.audit_id "
-                    "WHERE a.subject_pnr = :pnr"), {"pnr": pnr}))
+                return bool(
+                    await conn.scalar(
+                        text(
+                            "SELECT count(*) FROM audit_seal s JOIN audit_log a ON a.id = s.audit_id "
+                            "WHERE a.subject_pnr = :pnr"
+                        ),
+                        {"pnr": pnr},
+                    )
+                )
 
         await eventually(sealed, timeout=15)
     finally:
         await engine.dispose()
     command = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "shared.audit_verify", "intake", "--database-url", url, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "shared.audit_verify",
+        "intake",
+        "--database-url",
+        url,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output = (await asyncio.wait_for(command.communicate(), 120))[0].decode()
     assert command.returncode == 0, output
     assert "audit chain intact" in output and pnr not in output
 
 
 # ------------------------------------------------------------ the chain ---
+
 
 @pytest.fixture
 async def owner(infrastructure: Infrastructure) -> AsyncIterator[AsyncEngine]:
@@ -130,9 +158,11 @@ async def owner(infrastructure: Infrastructure) -> AsyncIterator[AsyncEngine]:
     admin = create_async_engine(infrastructure.test_database_url)
     async with admin.begin() as conn:
         await conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = create_async_engine(infrastructure.test_database_url,
-                                 connect_args={"server_settings": {"search_path": schema}})
+    engine = create_async_engine(
+        infrastructure.test_database_url, connect_args={"server_settings": {"search_path": schema}}
+    )
     async with engine.begin() as conn:
+
         def migrate(sync_conn: Any) -> None:
             with Operations.context(MigrationContext.configure(sync_conn)):
                 create_infrastructure_tables()
@@ -147,16 +177,23 @@ async def owner(infrastructure: Infrastructure) -> AsyncIterator[AsyncEngine]:
 
 
 def entry(n: int) -> audit.AuditEntry:
-    return audit.AuditEntry(actor=f"cw-{n}", actor_role="caseworker", action="read", object_type="person",
-                            object_id=str(uuid.uuid4()), subject_pnr="191212121212")
+    return audit.AuditEntry(
+        actor=f"cw-{n}",
+        actor_role="caseworker",
+        action="read",
+        object_type="person",
+        object_id=str(uuid.uuid4()),
+        subject_pnr="191212121212",
+    )
 
 
 async def add_rows(engine: AsyncEngine, count: int) -> list[int]:
     sessions = make_sessionmaker(engine)
     async with sessions() as session, session.begin():
         await audit.record(session, *(entry(n) for n in range(count)))
-        return list(await session.scalars(text("SELECT id FROM audit_log ORDER BY id DESC LIMIT :n"),
-                                          {"n": count}))[::-1]
+        return list(
+            await session.scalars(text("SELECT id FROM audit_log ORDER BY id DESC LIMIT :n"), {"n": count})
+        )[::-1]
 
 
 async def seals(conn: AsyncConnection) -> list[int]:
@@ -227,8 +264,10 @@ async def test_a_row_changed_by_the_owner_is_found_and_named(owner: AsyncEngine)
 
     async with owner.connect() as conn:
         report = await verify(conn)
-    assert [(f.kind, f.audit_id, f.seq) for f in report.findings] == [("changed", ids[2], 3),
-                                                                     ("changed", ids[4], 5)]
+    assert [(f.kind, f.audit_id, f.seq) for f in report.findings] == [
+        ("changed", ids[2], 3),
+        ("changed", ids[4], 5),
+    ]
     status, output = await verify_output(owner)
     assert status == 1
     assert f"BROKEN at audit row {ids[2]} (seal 3)" in output
@@ -249,11 +288,18 @@ async def test_a_deleted_row_is_found_and_named(owner: AsyncEngine) -> None:
 
 
 async def test_truncate_and_changes_are_refused_even_for_the_owner_while_the_guard_is_on(
-        owner: AsyncEngine) -> None:
+    owner: AsyncEngine,
+) -> None:
     await add_rows(owner, 2)
     await sealed_eventually(owner, 2)
-    for statement in ("TRUNCATE audit_log", "TRUNCATE audit_seal", "UPDATE audit_log SET reason = 'x'",
-                      "DELETE FROM audit_log", "UPDATE audit_seal SET hash = hash", "DELETE FROM audit_seal"):
+    for statement in (
+        "TRUNCATE audit_log",
+        "TRUNCATE audit_seal",
+        "UPDATE audit_log SET reason = 'x'",
+        "DELETE FROM audit_log",
+        "UPDATE audit_seal SET hash = hash",
+        "DELETE FROM audit_seal",
+    ):
         with pytest.raises(Exception, match="is append-only"):
             async with owner.begin() as conn:
                 await conn.execute(text(statement))

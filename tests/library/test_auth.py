@@ -84,9 +84,21 @@ class Key:
 
     def token(self, issuer: str) -> str:
         now = int(time.time())
-        return jwt.encode({"iss": issuer, "aud": AUDIENCE, "sub": "cw-1", "name": "Marita Aronsson",
-                           "roles": ["caseworker"], "units": ["testenhet"], "iat": now, "exp": now + 600},
-                          self.private, algorithm="RS256", headers={"kid": self.kid})
+        return jwt.encode(
+            {
+                "iss": issuer,
+                "aud": AUDIENCE,
+                "sub": "cw-1",
+                "name": "Marita Aronsson",
+                "roles": ["caseworker"],
+                "units": ["testenhet"],
+                "iat": now,
+                "exp": now + 600,
+            },
+            self.private,
+            algorithm="RS256",
+            headers={"kid": self.kid},
+        )
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +106,9 @@ def keys() -> tuple[Key, Key]:
     return Key("old-key"), Key("new-key")
 
 
-async def test_a_key_the_idp_removed_is_refused_after_the_next_refresh(idp: FakeIdp, keys: tuple[Key, Key]
-                                                                         ) -> None:
+async def test_a_key_the_idp_removed_is_refused_after_the_next_refresh(
+    idp: FakeIdp, keys: tuple[Key, Key]
+) -> None:
     old, new = keys
     idp.keys = [old.jwk(), new.jwk()]
     verifier = JwksVerifier(idp.url, AUDIENCE, refresh_interval=0.3)
@@ -109,19 +122,23 @@ async def test_a_key_the_idp_removed_is_refused_after_the_next_refresh(idp: Fake
     assert (await verifier.verify(new.token(idp.url))).sub == "cw-1"
 
 
-@pytest.mark.parametrize("garbage", [
-    {"kty": "EC", "kid": "ec-key", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
-    {"kty": "RSA", "n": "AQAB", "e": "AQAB"},  # no kid
-    {"kty": "RSA", "kid": 7, "n": "AQAB", "e": "AQAB"},
-    {"kty": "RSA", "kid": "broken", "n": "!!not base64!!", "e": "AQAB"},
-    {"kty": "RSA", "kid": "no-modulus", "e": "AQAB"},
-    {"kty": "RSA", "kid": "encryption", "use": "enc", "n": "AQAB", "e": "AQAB"},
-    {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
-    "not an object",
-    None,
-])
-async def test_an_unusable_jwks_entry_beside_a_good_one_is_skipped(idp: FakeIdp, keys: tuple[Key, Key],
-                                                                   garbage: Any) -> None:
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        {"kty": "EC", "kid": "ec-key", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
+        {"kty": "RSA", "n": "AQAB", "e": "AQAB"},  # no kid
+        {"kty": "RSA", "kid": 7, "n": "AQAB", "e": "AQAB"},
+        {"kty": "RSA", "kid": "broken", "n": "!!not base64!!", "e": "AQAB"},
+        {"kty": "RSA", "kid": "no-modulus", "e": "AQAB"},
+        {"kty": "RSA", "kid": "encryption", "use": "enc", "n": "AQAB", "e": "AQAB"},
+        {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+        "not an object",
+        None,
+    ],
+)
+async def test_an_unusable_jwks_entry_beside_a_good_one_is_skipped(
+    idp: FakeIdp, keys: tuple[Key, Key], garbage: Any
+) -> None:
     good = keys[1]
     idp.keys = [garbage, good.jwk()]
     verifier = JwksVerifier(idp.url, AUDIENCE)
@@ -129,7 +146,8 @@ async def test_an_unusable_jwks_entry_beside_a_good_one_is_skipped(idp: FakeIdp,
 
 
 async def test_while_the_idp_is_down_known_keys_work_without_a_call_per_request(
-        idp: FakeIdp, keys: tuple[Key, Key]) -> None:
+    idp: FakeIdp, keys: tuple[Key, Key]
+) -> None:
     known, _ = keys
     idp.keys = [known.jwk()]
     verifier = JwksVerifier(idp.url, AUDIENCE, refresh_interval=0.1, first_backoff=30)
@@ -146,7 +164,8 @@ async def test_while_the_idp_is_down_known_keys_work_without_a_call_per_request(
 
 
 async def test_a_verifier_that_never_reached_the_idp_answers_unavailable_without_hammering_it(
-        idp: FakeIdp, keys: tuple[Key, Key]) -> None:
+    idp: FakeIdp, keys: tuple[Key, Key]
+) -> None:
     idp.down = True
     verifier = JwksVerifier(idp.url, AUDIENCE, first_backoff=30)
     for _ in range(50):

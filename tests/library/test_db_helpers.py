@@ -49,8 +49,9 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """A session in a transaction rolled back after the test: nothing stays."""
     async with engine.connect() as conn:
         transaction = await conn.begin()
-        async with AsyncSession(bind=conn, join_transaction_mode="create_savepoint",
-                                expire_on_commit=False) as session:
+        async with AsyncSession(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as session:
             yield session
         await transaction.rollback()
 
@@ -59,10 +60,12 @@ async def test_a_newer_fact_wins_and_an_older_one_changes_nothing(session: Async
     fact_id = uuid.uuid4()
     when = newer_version(Fact)
     assert await upsert(session, Fact, {"id": fact_id, "value": "v2", "version": 2}, key=["id"], when=when)
-    assert not await upsert(session, Fact, {"id": fact_id, "value": "v1", "version": 1}, key=["id"],
-                            when=when), "a replayed older fact must change nothing"
-    assert not await upsert(session, Fact, {"id": fact_id, "value": "again", "version": 2}, key=["id"],
-                            when=when), "the same version twice is not newer"
+    assert not await upsert(
+        session, Fact, {"id": fact_id, "value": "v1", "version": 1}, key=["id"], when=when
+    ), "a replayed older fact must change nothing"
+    assert not await upsert(
+        session, Fact, {"id": fact_id, "value": "again", "version": 2}, key=["id"], when=when
+    ), "the same version twice is not newer"
     assert await upsert(session, Fact, {"id": fact_id, "value": "v3", "version": 3}, key=["id"], when=when)
     stored = await session.scalar(text("SELECT value FROM helper_test_facts WHERE id = :id"), {"id": fact_id})
     assert stored == "v3"
@@ -77,8 +80,9 @@ async def test_a_locked_read_sees_what_another_transaction_committed_meanwhile(e
             stale = await reader.get(Fact, fact_id)  # read before the other change
             assert stale is not None and stale.value == "before"
             async with AsyncSession(engine) as writer, writer.begin():
-                await writer.execute(text("UPDATE helper_test_facts SET value = 'after' WHERE id = :id"),
-                                     {"id": fact_id})
+                await writer.execute(
+                    text("UPDATE helper_test_facts SET value = 'after' WHERE id = :id"), {"id": fact_id}
+                )
             fresh = await get_locked(reader, Fact, fact_id)
             assert fresh is stale and fresh.value == "after", "the identity map must be refreshed"
             again = (await reader.scalars(locked(select(Fact).where(Fact.id == fact_id)))).one()
@@ -113,4 +117,8 @@ def test_a_consumers_audit_entry_names_the_producing_service_as_system() -> None
     envelope = Envelope(uuid.uuid4(), "se.omsorg.test.v1", "/casework", datetime.now(UTC))
     entry = audit.from_event(envelope, "update", "representation", uuid.UUID(int=7), "191212121212")
     assert (entry.actor, entry.actor_role, entry.object_id, entry.subject_pnr) == (
-        "event:/casework", "system", str(uuid.UUID(int=7)), "191212121212")
+        "event:/casework",
+        "system",
+        str(uuid.UUID(int=7)),
+        "191212121212",
+    )

@@ -23,15 +23,21 @@ from shared.http_limits import install_body_size_limit
 from shared.problems import install_problem_handlers
 
 SCHEMA_MODULES = [
-    "intake.applications.schemas", "intake.citizens.schemas", "intake.representations.schemas",
-    "intake.login.schemas", "intake.catalogue.schemas",
-    "casework.e_applications.schemas", "casework.intake_records.schemas", "casework.persons.schemas",
+    "intake.applications.schemas",
+    "intake.citizens.schemas",
+    "intake.representations.schemas",
+    "intake.login.schemas",
+    "intake.catalogue.schemas",
+    "casework.e_applications.schemas",
+    "casework.intake_records.schemas",
+    "casework.persons.schemas",
     "casework.relations.schemas",
 ]
 BOUNDED_FORMATS = {"uuid", "date", "date-time", "ipvanyaddress"}
 
 
 # --- bodies -----------------------------------------------------------------
+
 
 def _echo_app(max_bytes: int = 100, by_route: dict[str, int] | None = None) -> tuple[FastAPI, list[Any]]:
     app = FastAPI()
@@ -62,8 +68,9 @@ async def _client(app: FastAPI) -> httpx.AsyncClient:
 async def test_a_declared_length_over_the_limit_is_refused_before_the_app_runs() -> None:
     app, reached = _echo_app(max_bytes=100)
     async with await _client(app) as client:
-        response = await client.post("/things", content=json.dumps({"x": "a" * 200}),
-                                     headers={"content-type": "application/json"})
+        response = await client.post(
+            "/things", content=json.dumps({"x": "a" * 200}), headers={"content-type": "application/json"}
+        )
         small = await client.post("/things", json={"x": "a"})
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
@@ -81,8 +88,9 @@ async def test_a_streamed_body_without_length_is_cut_off_at_the_limit() -> None:
         yield b'"}'
 
     async with await _client(app) as client:
-        response = await client.post("/things", content=chunks(),
-                                     headers={"content-type": "application/json"})
+        response = await client.post(
+            "/things", content=chunks(), headers={"content-type": "application/json"}
+        )
         raw = await client.post("/uploads/u1", content=chunks())
     assert response.status_code == 413, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -96,8 +104,9 @@ async def test_a_route_can_accept_more_than_the_service_default() -> None:
     async with await _client(app) as client:
         bigger = await client.post("/uploads/u1", content=b"z" * 900)
         too_big = await client.post("/uploads/u1", content=b"z" * 1001)
-        elsewhere = await client.post("/things", content=b"{}" + b" " * 200,
-                                      headers={"content-type": "application/json"})
+        elsewhere = await client.post(
+            "/things", content=b"{}" + b" " * 200, headers={"content-type": "application/json"}
+        )
     assert bigger.status_code == 200 and bigger.json() == {"size": 900}
     assert too_big.status_code == 413 and elsewhere.status_code == 413
     assert reached == [900]
@@ -105,12 +114,16 @@ async def test_a_route_can_accept_more_than_the_service_default() -> None:
 
 # --- bounded schemas ----------------------------------------------------------
 
+
 def _models() -> list[type[BaseModel]]:
     models = []
     for name in SCHEMA_MODULES:
         module = importlib.import_module(name)
-        models += [m for _, m in inspect.getmembers(module, inspect.isclass)
-                   if issubclass(m, BaseModel) and m.__module__ == name]
+        models += [
+            m
+            for _, m in inspect.getmembers(module, inspect.isclass)
+            if issubclass(m, BaseModel) and m.__module__ == name
+        ]
     return models
 
 
@@ -119,8 +132,9 @@ def _unbounded_quantifier(pattern: str) -> bool:
     return bool(re.search(r"(?<!\\)[+*]|\{\d*,\}", without_classes))
 
 
-def _walk(schema: Any, path: str, defs: dict[str, Any], request: bool, found: list[str],
-          seen: set[str]) -> None:
+def _walk(
+    schema: Any, path: str, defs: dict[str, Any], request: bool, found: list[str], seen: set[str]
+) -> None:
     if isinstance(schema, list):
         for item in schema:
             _walk(item, path, defs, request, found, seen)
@@ -135,9 +149,15 @@ def _walk(schema: Any, path: str, defs: dict[str, Any], request: bool, found: li
         return
     if schema.get("type") == "array" and "maxItems" not in schema:
         found.append(f"{path}: list without max_length")
-    if (request and schema.get("type") == "string" and "maxLength" not in schema and "enum" not in schema
-            and "const" not in schema and schema.get("format") not in BOUNDED_FORMATS
-            and not ("pattern" in schema and not _unbounded_quantifier(schema["pattern"]))):
+    if (
+        request
+        and schema.get("type") == "string"
+        and "maxLength" not in schema
+        and "enum" not in schema
+        and "const" not in schema
+        and schema.get("format") not in BOUNDED_FORMATS
+        and not ("pattern" in schema and not _unbounded_quantifier(schema["pattern"]))
+    ):
         found.append(f"{path}: string without max_length")
     for key, value in schema.items():
         if key == "properties":
@@ -163,10 +183,15 @@ SLOW_TEXT = "a\n" * 4999 + "a"
 
 
 def _document(description: str = SLOW_TEXT) -> ApplicationDocument:
-    return ApplicationDocument(application_id="00000000-0000-0000-0000-000000000001", entry="sol",
-                               applicant_name="Tolvan Tolvansson", applicant_pnr="191212121212",
-                               services=["Hemtjänst"] * 20, description=description,
-                               submitted_at=datetime.now(UTC))
+    return ApplicationDocument(
+        application_id="00000000-0000-0000-0000-000000000001",
+        entry="sol",
+        applicant_name="Tolvan Tolvansson",
+        applicant_pnr="191212121212",
+        services=["Hemtjänst"] * 20,
+        description=description,
+        submitted_at=datetime.now(UTC),
+    )
 
 
 def test_a_text_of_many_short_lines_renders_in_linear_time() -> None:
@@ -207,8 +232,16 @@ def test_describe_names_types_and_fields_but_never_values() -> None:
 
     from shared.problems import describe
 
-    error = ResponseValidationError([{"type": "string_too_long", "loc": ("response", "personnummer"),
-                                      "msg": f"too long {PNR}", "input": PNR}])
+    error = ResponseValidationError(
+        [
+            {
+                "type": "string_too_long",
+                "loc": ("response", "personnummer"),
+                "msg": f"too long {PNR}",
+                "input": PNR,
+            }
+        ]
+    )
     try:
         try:
             raise KeyError(PNR)
@@ -220,8 +253,7 @@ def test_describe_names_types_and_fields_but_never_values() -> None:
     assert chained == "RuntimeError <- KeyError"
 
 
-def test_the_server_error_filter_keeps_frames_and_drops_the_message(caplog: pytest.LogCaptureFixture
-                                                                     ) -> None:
+def test_the_server_error_filter_keeps_frames_and_drops_the_message(caplog: pytest.LogCaptureFixture) -> None:
     app = FastAPI()
     install_problem_handlers(app)
     logger = logging.getLogger("uvicorn.error")

@@ -49,13 +49,22 @@ class SaslBroker:
     secrets: Path
 
     def admin_env(self) -> dict[str, str]:
-        return {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-                "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_USERNAME": "admin",
-                "KAFKA_SASL_PASSWORD_FILE": str(self.secrets / "admin.password")}
+        return {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+            "KAFKA_SASL_USERNAME": "admin",
+            "KAFKA_SASL_PASSWORD_FILE": str(self.secrets / "admin.password"),
+        }
 
     def admin(self, *args: str) -> str:
-        result = subprocess.run([sys.executable, str(KAFKA_ADMIN), *args], env=self.admin_env(),
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, str(KAFKA_ADMIN), *args],
+            env=self.admin_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, f"kafka_admin.py {args[0]}: {result.stderr[-2000:]}"
         return result.stdout + result.stderr
 
@@ -63,8 +72,11 @@ class SaslBroker:
         """A service's settings as deploy/omsorg.sh gives them in SASL mode."""
         values: dict[str, object] = {
             "database_url": "postgresql+asyncpg://unused@127.0.0.1:1/unused",
-            "kafka_bootstrap_servers": self.bootstrap, "kafka_security_protocol": "SASL_PLAINTEXT",
-            "kafka_sasl_username": service, "kafka_sasl_password_file": self.secrets / f"{service}.password"}
+            "kafka_bootstrap_servers": self.bootstrap,
+            "kafka_security_protocol": "SASL_PLAINTEXT",
+            "kafka_sasl_username": service,
+            "kafka_sasl_password_file": self.secrets / f"{service}.password",
+        }
         return ServiceSettings(**{**values, **overrides})  # type: ignore[arg-type]
 
 
@@ -73,10 +85,23 @@ def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker
     run_dir = tmp_path_factory.mktemp("kafka-sasl")
     port, controller_port = free_port(), free_port()
     broker = SaslBroker(f"127.0.0.1:{port}", run_dir / "secrets")
-    setup = subprocess.run([sys.executable, str(KAFKA_ADMIN), "sasl-init", str(run_dir),
-                            "--topics", str(TOPICS), "--port", str(port),
-                            "--controller-port", str(controller_port)],
-                           capture_output=True, text=True, timeout=120)
+    setup = subprocess.run(
+        [
+            sys.executable,
+            str(KAFKA_ADMIN),
+            "sasl-init",
+            str(run_dir),
+            "--topics",
+            str(TOPICS),
+            "--port",
+            str(port),
+            "--controller-port",
+            str(controller_port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert setup.returncode == 0, setup.stderr[-2000:]
     properties = Path(setup.stdout.strip())
     assert oct(properties.stat().st_mode & 0o777) == "0o600", "the properties hold passwords"
@@ -86,14 +111,26 @@ def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SaslBroker
     finally:
         sys.path.remove(str(KAFKA_ADMIN.parent))
     with open(run_dir / "broker.log", "w") as log:
-        process = subprocess.Popen(kafka_java(run_dir, "kafka.Kafka", str(properties)),
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            kafka_java(run_dir, "kafka.Kafka", str(properties)),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        ready = subprocess.run([sys.executable, str(KAFKA_ADMIN), "ready", "--timeout", "60"],
-                               env=broker.admin_env(), capture_output=True, text=True, timeout=90)
+        ready = subprocess.run(
+            [sys.executable, str(KAFKA_ADMIN), "ready", "--timeout", "60"],
+            env=broker.admin_env(),
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
         if ready.returncode != 0:
-            logs = "\n".join(p.read_text()[-3000:] for p in (run_dir / "broker.log",
-                                                              run_dir / "logs" / "server.log") if p.exists())
+            logs = "\n".join(
+                p.read_text()[-3000:]
+                for p in (run_dir / "broker.log", run_dir / "logs" / "server.log")
+                if p.exists()
+            )
             pytest.fail(f"the SASL broker did not become ready:\n{logs}")
         broker.admin("create-topics", str(TOPICS))
         broker.admin("apply-acls", str(TOPICS))
@@ -113,9 +150,13 @@ def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def produce(settings: ServiceSettings, topic: str) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
-                                enable_idempotence=True, request_timeout_ms=10000,
-                                **client_kwargs(settings))
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        request_timeout_ms=10000,
+        **client_kwargs(settings),
+    )
     try:
         await producer.start()
         await producer.send_and_wait(topic, b"{}", key=b"k")
@@ -126,8 +167,13 @@ async def produce(settings: ServiceSettings, topic: str) -> None:
 async def test_a_service_may_write_its_own_topics_only(sasl_broker: SaslBroker) -> None:
     intake = sasl_broker.settings("intake")
     # Through FastStream, as the services' broker does (shared.service_app).
-    broker = KafkaBroker(intake.kafka_bootstrap_servers, security=broker_security(intake), acks="all",
-                         enable_idempotence=True, allow_auto_create_topics=False)
+    broker = KafkaBroker(
+        intake.kafka_bootstrap_servers,
+        security=broker_security(intake),
+        acks="all",
+        enable_idempotence=True,
+        allow_auto_create_topics=False,
+    )
     await broker.start()
     try:
         assert await broker.ping(timeout=5), "readiness pings the broker as the service's principal"
@@ -146,22 +192,30 @@ async def test_a_service_may_write_its_own_topics_only(sasl_broker: SaslBroker) 
 
 
 async def test_a_wrong_password_is_refused(sasl_broker: SaslBroker) -> None:
-    wrong = sasl_broker.settings("intake", kafka_sasl_password_file=None,
-                                 kafka_sasl_password=SecretStr("not-the-password"))
+    wrong = sasl_broker.settings(
+        "intake", kafka_sasl_password_file=None, kafka_sasl_password=SecretStr("not-the-password")
+    )
     with pytest.raises(KafkaError) as refused:
         await produce(wrong, "intake.applications.v1")
     assert isinstance(refused.value, (SaslAuthenticationFailed, KafkaConnectionError)), repr(refused.value)
     assert "not-the-password" not in str(refused.value)
     # And without credentials at all.
     with pytest.raises(KafkaConnectionError):
-        await produce(sasl_broker.settings("intake", kafka_security_protocol="PLAINTEXT"),
-                      "intake.applications.v1")
+        await produce(
+            sasl_broker.settings("intake", kafka_security_protocol="PLAINTEXT"), "intake.applications.v1"
+        )
 
 
 async def consume_one_poll(settings: ServiceSettings, topic: str, group: str) -> None:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                request_timeout_ms=10000, **client_kwargs(settings))
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        request_timeout_ms=10000,
+        **client_kwargs(settings),
+    )
     try:
         await consumer.start()
         await consumer.getmany(timeout_ms=3000)
@@ -179,21 +233,26 @@ async def test_a_service_reads_what_it_consumes_with_its_own_group_only(sasl_bro
         await consume_one_poll(intake, "intake.applications.v1", "intake")
 
 
-def test_the_acls_on_the_broker_are_exactly_those_topics_txt_implies(sasl_broker: SaslBroker,
-                                                                     tmp_path: Path) -> None:
+def test_the_acls_on_the_broker_are_exactly_those_topics_txt_implies(
+    sasl_broker: SaslBroker, tmp_path: Path
+) -> None:
     assert "added" not in sasl_broker.admin("apply-acls", str(TOPICS)), "a second run changes nothing"
     # A topic dropped from topics.txt loses its ACL on the next run.
     fewer = tmp_path / "topics.txt"
-    fewer.write_text("\n".join(line for line in TOPICS.read_text().splitlines()
-                               if not line.startswith("intake.citizens.v1 ")))
+    fewer.write_text(
+        "\n".join(
+            line for line in TOPICS.read_text().splitlines() if not line.startswith("intake.citizens.v1 ")
+        )
+    )
     acl = "User:intake ALLOW WRITE TOPIC intake.citizens.v1"
     assert f"removed {acl}" in sasl_broker.admin("apply-acls", str(fewer))
     assert f"added {acl}" in sasl_broker.admin("apply-acls", str(TOPICS))
 
 
 def test_the_acl_plan_gives_each_service_its_own_topics() -> None:
-    output = subprocess.run([sys.executable, str(KAFKA_ADMIN), "acls", str(TOPICS)], capture_output=True,
-                            text=True, check=True).stdout.splitlines()
+    output = subprocess.run(
+        [sys.executable, str(KAFKA_ADMIN), "acls", str(TOPICS)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     intake = {line for line in output if line.startswith("User:intake ")}
     consumed = ("persons", "applications", "cases")
     assert intake == {
@@ -203,8 +262,9 @@ def test_the_acl_plan_gives_each_service_its_own_topics() -> None:
         *{f"User:intake ALLOW READ TOPIC casework.{t}.v1" for t in consumed},
         *{f"User:intake ALLOW WRITE TOPIC casework.{t}.v1.dlq.intake" for t in consumed},
     }
-    casework_writes = {line.rsplit(" ", 1)[1] for line in output
-                       if line.startswith("User:casework ALLOW WRITE")}
+    casework_writes = {
+        line.rsplit(" ", 1)[1] for line in output if line.startswith("User:casework ALLOW WRITE")
+    }
     assert {"casework.applications.v1", "casework.cases.v1", "casework.persons.v1"} <= casework_writes
     assert not any("*" in line for line in output), "no wildcards"
 

@@ -32,9 +32,13 @@ def kafka_admin_module() -> ModuleType:
 
 
 def create_topics(bootstrap: str, file: Path) -> str:
-    result = subprocess.run([sys.executable, str(KAFKA_ADMIN), "create-topics", str(file)],
-                            env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap},
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(KAFKA_ADMIN), "create-topics", str(file)],
+        env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stderr
 
@@ -46,8 +50,11 @@ async def topic_configs(bootstrap: str, names: list[str]) -> dict[str, dict[str,
         responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names])
     finally:
         await admin.close()
-    return {name: {entry[0]: entry[1] for entry in entries}
-            for response in responses for _code, _message, _type, name, entries in response.resources}
+    return {
+        name: {entry[0]: entry[1] for entry in entries}
+        for response in responses
+        for _code, _message, _type, name, entries in response.resources
+    }
 
 
 def dead_letter_topics() -> list[str]:
@@ -63,19 +70,23 @@ def test_every_dead_letter_topic_asks_for_at_least_ninety_days() -> None:
 
 
 async def test_create_topics_gives_the_dead_letter_topics_on_the_broker_their_long_retention(
-        infrastructure: Infrastructure) -> None:
+    infrastructure: Infrastructure,
+) -> None:
     create_topics(infrastructure.kafka_bootstrap, TOPICS)
 
     configs = await topic_configs(infrastructure.kafka_bootstrap, dead_letter_topics())
     assert {name: c["retention.ms"] for name, c in configs.items()} == {
-        name: str(NINETY_DAYS_MS) for name in dead_letter_topics()}
+        name: str(NINETY_DAYS_MS) for name in dead_letter_topics()
+    }
     # Business topics keep the broker's default (7 days).
-    assert (await topic_configs(infrastructure.kafka_bootstrap, ["intake.applications.v1"])
-            )["intake.applications.v1"]["retention.ms"] == str(7 * 24 * 3600 * 1000)
+    assert (await topic_configs(infrastructure.kafka_bootstrap, ["intake.applications.v1"]))[
+        "intake.applications.v1"
+    ]["retention.ms"] == str(7 * 24 * 3600 * 1000)
 
 
 async def test_create_topics_fixes_the_config_of_a_topic_that_already_exists(
-        infrastructure: Infrastructure, tmp_path: Path) -> None:
+    infrastructure: Infrastructure, tmp_path: Path
+) -> None:
     name = f"test.retention.v1.dlq.{uuid.uuid4().hex[:8]}"
     admin = AIOKafkaAdminClient(bootstrap_servers=infrastructure.kafka_bootstrap, request_timeout_ms=15000)
     await admin.start()

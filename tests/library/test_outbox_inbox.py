@@ -82,14 +82,15 @@ async def topic(infrastructure: Infrastructure) -> str:
 
 
 def new_broker(infra: Infrastructure) -> KafkaBroker:
-    return KafkaBroker(infra.kafka_bootstrap, acks="all", enable_idempotence=True,
-                       allow_auto_create_topics=False)
+    return KafkaBroker(
+        infra.kafka_bootstrap, acks="all", enable_idempotence=True, allow_auto_create_topics=False
+    )
 
 
-async def read_all(infra: Infrastructure, topic: str, expected: int, timeout: float = 30
-                   ) -> list[Any]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=infra.kafka_bootstrap,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+async def read_all(infra: Infrastructure, topic: str, expected: int, timeout: float = 30) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=infra.kafka_bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
     await consumer.start()
     records: list[Any] = []
     try:
@@ -107,21 +108,31 @@ async def bump(session: AsyncSession, event: Ping, _envelope: Envelope) -> None:
     """The effect under test: a counter per aggregate."""
     if event.aggregate == "explode":
         raise RuntimeError("handler always fails for this one")
-    await session.execute(text("""
+    await session.execute(
+        text("""
         INSERT INTO effects (aggregate, n) VALUES (:a, 1)
         ON CONFLICT (aggregate) DO UPDATE SET n = effects.n + 1
-    """), {"a": event.aggregate})
+    """),
+        {"a": event.aggregate},
+    )
 
 
 async def effect_count(sessionmaker: async_sessionmaker[AsyncSession], aggregate: str) -> int:
     async with sessionmaker() as session:
-        return int(await session.scalar(
-            text("SELECT coalesce(max(n), 0) FROM effects WHERE aggregate = :a"), {"a": aggregate}) or 0)
+        return int(
+            await session.scalar(
+                text("SELECT coalesce(max(n), 0) FROM effects WHERE aggregate = :a"), {"a": aggregate}
+            )
+            or 0
+        )
 
 
 async def test_relay_restarted_mid_stream_loses_nothing_and_keeps_key_order(
-        infrastructure: Infrastructure, engine: AsyncEngine,
-        sessionmaker: async_sessionmaker[AsyncSession], topic: str) -> None:
+    infrastructure: Infrastructure,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    topic: str,
+) -> None:
     contract = ping_on(topic)
     keys = [f"agg-{uuid.uuid4().hex[:6]}-{i}" for i in range(6)]
     total = 600
@@ -131,8 +142,13 @@ async def test_relay_restarted_mid_stream_loses_nothing_and_keeps_key_order(
                 await add_event(session, contract(aggregate=keys[seq % 6], seq=seq), "/test")
 
     def start_relay() -> OutboxRelay:
-        relay = OutboxRelay(engine, asyncpg_dsn(infrastructure.test_database_url),
-                            infrastructure.kafka_bootstrap, "test", batch_size=40)
+        relay = OutboxRelay(
+            engine,
+            asyncpg_dsn(infrastructure.test_database_url),
+            infrastructure.kafka_bootstrap,
+            "test",
+            batch_size=40,
+        )
         relay.start()
         return relay
 
@@ -149,8 +165,13 @@ async def test_relay_restarted_mid_stream_loses_nothing_and_keeps_key_order(
 
     async def all_marked_sent() -> bool:
         async with sessionmaker() as session:
-            return await session.scalar(text("SELECT count(*) FROM outbox WHERE sent_at IS NULL "
-                                             "AND topic = :topic"), {"topic": topic}) == 0
+            return (
+                await session.scalar(
+                    text("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND topic = :topic"),
+                    {"topic": topic},
+                )
+                == 0
+            )
 
     await eventually(all_marked_sent, timeout=30)
     await second.stop()
@@ -171,20 +192,32 @@ async def test_relay_restarted_mid_stream_loses_nothing_and_keeps_key_order(
     assert len(ids) == total
 
 
-async def publish_raw(broker: KafkaBroker, topic: str, event: Event | None, *,
-                      envelope: Envelope | None = None, body: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> Envelope | None:
+async def publish_raw(
+    broker: KafkaBroker,
+    topic: str,
+    event: Event | None,
+    *,
+    envelope: Envelope | None = None,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Envelope | None:
     if event is not None:
         envelope = envelope or Envelope.new(event, "/test")
-        await broker.publish(event.model_dump_json().encode(), topic, key=event.key().encode(),
-                             headers=envelope.headers())
+        await broker.publish(
+            event.model_dump_json().encode(), topic, key=event.key().encode(), headers=envelope.headers()
+        )
         return envelope
     await broker.publish(body or b"", topic, key=b"poison", headers=headers or {})
     return None
 
 
-async def start_consumer(infra: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession],
-                         topic: str, handler: Any, **options: Any) -> tuple[KafkaBroker, InboxConsumer]:
+async def start_consumer(
+    infra: Infrastructure,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    topic: str,
+    handler: Any,
+    **options: Any,
+) -> tuple[KafkaBroker, InboxConsumer]:
     """A started broker with an inbox consumer in group "tester" on `topic`."""
     after_db_commit = options.pop("after_db_commit", None)
     broker = new_broker(infra)
@@ -196,8 +229,8 @@ async def start_consumer(infra: Infrastructure, sessionmaker: async_sessionmaker
 
 
 async def test_same_event_delivered_twice_changes_state_once(
-        infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession],
-        topic: str) -> None:
+    infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession], topic: str
+) -> None:
     contract = ping_on(topic)
     aggregate = f"dup-{uuid.uuid4().hex[:8]}"
     broker, consumer = await start_consumer(infrastructure, sessionmaker, topic, bump)
@@ -221,16 +254,17 @@ class SimulatedCrash(Exception):
 
 
 async def test_crash_after_db_commit_before_offset_commit_does_not_double_the_effect(
-        infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession],
-        topic: str) -> None:
+    infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession], topic: str
+) -> None:
     contract = ping_on(topic)
     aggregate = f"crash-{uuid.uuid4().hex[:8]}"
 
     async def crash(_envelope: Envelope) -> None:
         raise SimulatedCrash
 
-    first_broker, first = await start_consumer(infrastructure, sessionmaker, topic, bump,
-                                               after_db_commit=crash)
+    first_broker, first = await start_consumer(
+        infrastructure, sessionmaker, topic, bump, after_db_commit=crash
+    )
     await publish_raw(first_broker, topic, contract(aggregate=aggregate, seq=1))
 
     async def handled_once() -> bool:
@@ -242,6 +276,7 @@ async def test_crash_after_db_commit_before_offset_commit_does_not_double_the_ef
 
     second_broker, second = await start_consumer(infrastructure, sessionmaker, topic, bump)
     try:
+
         async def redelivered() -> bool:
             return second.stats.duplicates >= 1
 
@@ -253,12 +288,13 @@ async def test_crash_after_db_commit_before_offset_commit_does_not_double_the_ef
 
 
 async def test_poison_events_go_to_the_dead_letter_topic_and_the_partition_moves_on(
-        infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession],
-        topic: str) -> None:
+    infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession], topic: str
+) -> None:
     contract = ping_on(topic)
     good = f"good-{uuid.uuid4().hex[:8]}"
-    broker, consumer = await start_consumer(infrastructure, sessionmaker, topic, bump,
-                                            max_attempts=3, backoff_seconds=0.01)
+    broker, consumer = await start_consumer(
+        infrastructure, sessionmaker, topic, bump, max_attempts=3, backoff_seconds=0.01
+    )
     try:
         # 1. no envelope at all; 2. an envelope but a body that is not the contract;
         # 3. a valid event whose handler always fails; 4. a good event after them.
@@ -288,8 +324,8 @@ async def test_poison_events_go_to_the_dead_letter_topic_and_the_partition_moves
 
 
 async def test_dead_letters_are_listed_and_replayed_once_the_cause_is_fixed(
-        infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession],
-        topic: str) -> None:
+    infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession], topic: str
+) -> None:
     contract = ping_on(topic)
     aggregate = f"later-{uuid.uuid4().hex[:8]}"
     cause_fixed = False
@@ -299,8 +335,9 @@ async def test_dead_letters_are_listed_and_replayed_once_the_cause_is_fixed(
             raise LookupError("a precondition is missing")
         await bump(session, event, envelope)
 
-    broker, consumer = await start_consumer(infrastructure, sessionmaker, topic, needs_fix,
-                                            max_attempts=2, backoff_seconds=0.01)
+    broker, consumer = await start_consumer(
+        infrastructure, sessionmaker, topic, needs_fix, max_attempts=2, backoff_seconds=0.01
+    )
     try:
         envelope = await publish_raw(broker, topic, contract(aggregate=aggregate, seq=1))
 
@@ -310,7 +347,8 @@ async def test_dead_letters_are_listed_and_replayed_once_the_cause_is_fixed(
         await eventually(dead_lettered)
         letters = await dlq.list_dead_letters(infrastructure.kafka_bootstrap, dlq_topic(topic, "tester"))
         assert [(d.ce_id, d.error) for d in letters] == [
-            (str(envelope.id), "handler failed 2 times: LookupError")]  # type: ignore[union-attr]
+            (str(envelope.id), "handler failed 2 times: LookupError")
+        ]  # type: ignore[union-attr]
 
         cause_fixed = True
         assert await dlq.replay(infrastructure.kafka_bootstrap, dlq_topic(topic, "tester")) == 1
@@ -328,8 +366,9 @@ async def test_dead_letters_are_listed_and_replayed_once_the_cause_is_fixed(
 # --- Faults: nothing skipped, nothing dead-lettered for an outage, nothing stuck ---
 
 
-async def produce_raw(infra: Infrastructure, topic: str, value: bytes, key: bytes,
-                      headers: list[tuple[str, bytes]]) -> None:
+async def produce_raw(
+    infra: Infrastructure, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
+) -> None:
     """A record exactly as given, header bytes and all (FastStream would encode them)."""
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
     await producer.start()
@@ -348,9 +387,9 @@ async def create_topics(infra: Infrastructure, *topics: NewTopic) -> None:
         await admin.close()
 
 
-async def restarted_consumer_gets_nothing(infra: Infrastructure,
-                                          sessionmaker: async_sessionmaker[AsyncSession], topic: str
-                                          ) -> None:
+async def restarted_consumer_gets_nothing(
+    infra: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession], topic: str
+) -> None:
     """A new process in the same group starts at the committed offsets: every
     record was committed exactly when it was handled or dead-lettered."""
     broker, again = await start_consumer(infra, sessionmaker, topic, bump)
@@ -362,22 +401,35 @@ async def restarted_consumer_gets_nothing(infra: Infrastructure,
 
 
 async def test_a_record_faststream_cannot_decode_is_dead_lettered_never_skipped(
-        infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession],
-        topic: str) -> None:
+    infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession], topic: str
+) -> None:
     contract = ping_on(topic)
     key = f"k-{uuid.uuid4().hex[:8]}"  # one key: one partition, in order
     envelope_headers = Envelope.new(contract(aggregate=key, seq=0), "/test").headers()
     assert envelope_headers["content-type"] == "application/json"
-    broker, consumer = await start_consumer(infrastructure, sessionmaker, topic, bump,
-                                            max_attempts=2, backoff_seconds=0.01)
+    broker, consumer = await start_consumer(
+        infrastructure, sessionmaker, topic, bump, max_attempts=2, backoff_seconds=0.01
+    )
     try:
         # 1. real envelope headers, a body that is not JSON; 2. a header that is not UTF-8;
         # 3. a good event behind both.
-        await produce_raw(infrastructure, topic, b"{not json", key.encode(),
-                          [(k, v.encode()) for k, v in envelope_headers.items()])
-        await produce_raw(infrastructure, topic, b"{}", key.encode(),
-                          [*((k, v.encode()) for k, v in envelope_headers.items() if k != "ce_type"),
-                           ("ce_type", b"\xff\xfe\xfd")])
+        await produce_raw(
+            infrastructure,
+            topic,
+            b"{not json",
+            key.encode(),
+            [(k, v.encode()) for k, v in envelope_headers.items()],
+        )
+        await produce_raw(
+            infrastructure,
+            topic,
+            b"{}",
+            key.encode(),
+            [
+                *((k, v.encode()) for k, v in envelope_headers.items() if k != "ce_type"),
+                ("ce_type", b"\xff\xfe\xfd"),
+            ],
+        )
         await publish_raw(broker, topic, contract(aggregate=key, seq=1))
 
         async def dealt_with() -> bool:
@@ -396,14 +448,22 @@ async def test_a_record_faststream_cannot_decode_is_dead_lettered_never_skipped(
 
 
 async def test_a_dead_letter_kafka_will_not_take_holds_its_partition_until_it_can(
-        infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
     topic = f"test.nodlq-{uuid.uuid4().hex[:10]}.v1"
     await create_topics(infrastructure, NewTopic(topic, 1, 1))  # its DLQ topic is missing
     contract = ping_on(topic)
     good = f"good-{uuid.uuid4().hex[:8]}"
-    broker, consumer = await start_consumer(infrastructure, sessionmaker, topic, bump,
-                                            max_attempts=1, backoff_seconds=0.05,
-                                            max_pause_seconds=0.5, dlq_timeout_seconds=1.0)
+    broker, consumer = await start_consumer(
+        infrastructure,
+        sessionmaker,
+        topic,
+        bump,
+        max_attempts=1,
+        backoff_seconds=0.05,
+        max_pause_seconds=0.5,
+        dlq_timeout_seconds=1.0,
+    )
     try:
         await publish_raw(broker, topic, None, body=b"poison", headers={})
         await publish_raw(broker, topic, contract(aggregate=good, seq=1))
@@ -430,15 +490,17 @@ async def test_a_dead_letter_kafka_will_not_take_holds_its_partition_until_it_ca
 
 
 async def test_a_ten_second_postgres_outage_dead_letters_nothing_and_loses_nothing(
-        infrastructure: Infrastructure, topic: str) -> None:
+    infrastructure: Infrastructure, topic: str
+) -> None:
     contract = ping_on(topic)
     url = make_url(infrastructure.test_database_url)
     proxy = await TcpProxy(url.host or "127.0.0.1", url.port or 5432).start()
     engine = make_engine(url.set(port=proxy.port).render_as_string(hide_password=False), pool_size=2)
     sessionmaker = make_sessionmaker(engine)
     aggregates = [f"outage-{uuid.uuid4().hex[:6]}-{i}" for i in range(25)]
-    broker, consumer = await start_consumer(infrastructure, sessionmaker, topic, bump,
-                                            max_attempts=3, backoff_seconds=0.05, max_pause_seconds=1.0)
+    broker, consumer = await start_consumer(
+        infrastructure, sessionmaker, topic, bump, max_attempts=3, backoff_seconds=0.05, max_pause_seconds=1.0
+    )
     try:
         for aggregate in aggregates[:5]:
             await publish_raw(broker, topic, contract(aggregate=aggregate, seq=0))
@@ -483,31 +545,44 @@ def blob_on(topic_name: str) -> type[Blob]:
 
 
 async def test_an_unpublishable_outbox_row_is_parked_and_every_other_key_flows(
-        infrastructure: Infrastructure, engine: AsyncEngine,
-        sessionmaker: async_sessionmaker[AsyncSession], topic: str) -> None:
+    infrastructure: Infrastructure,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    topic: str,
+) -> None:
     ok, gone = blob_on(topic), blob_on(f"test.not-created-{uuid.uuid4().hex[:8]}.v1")
     tag = uuid.uuid4().hex[:6]
     k_a, k_big, k_gone, k_c = (f"{name}-{tag}" for name in ("a", "big", "gone", "c"))
     async with sessionmaker() as session, session.begin():
-        for event in (ok(aggregate=k_a, seq=1), gone(aggregate=k_gone, seq=2),
-                      ok(aggregate=k_big, seq=3, blob="x" * 2_000_000),  # over Kafka's 1 MiB
-                      ok(aggregate=k_big, seq=4), gone(aggregate=k_gone, seq=5), ok(aggregate=k_c, seq=6)):
+        for event in (
+            ok(aggregate=k_a, seq=1),
+            gone(aggregate=k_gone, seq=2),
+            ok(aggregate=k_big, seq=3, blob="x" * 2_000_000),  # over Kafka's 1 MiB
+            ok(aggregate=k_big, seq=4),
+            gone(aggregate=k_gone, seq=5),
+            ok(aggregate=k_c, seq=6),
+        ):
             await add_event(session, event, "/test")
 
-    relay = OutboxRelay(engine, asyncpg_dsn(infrastructure.test_database_url),
-                        infrastructure.kafka_bootstrap, "parking-test")
+    relay = OutboxRelay(
+        engine, asyncpg_dsn(infrastructure.test_database_url), infrastructure.kafka_bootstrap, "parking-test"
+    )
     relay.start()
     try:
+
         async def parked_two() -> list[outbox_admin.ParkedRow]:
             mine = [r for r in await outbox_admin.list_parked(engine) if r.topic in (ok.topic, gone.topic)]
             return mine if len(mine) == 2 else []
 
         parked = await eventually(parked_two, timeout=20)
         assert sorted((r.topic == gone.topic, r.reason.split(":")[0], r.waiting_behind) for r in parked) == [
-            (False, "refused", 1), (True, "missing-topic", 1)]
+            (False, "refused", 1),
+            (True, "missing-topic", 1),
+        ]
         records = await read_all(infrastructure, topic, 3, timeout=4)
-        assert sorted(Blob.model_validate_json(r.value).seq for r in records) == [1, 6], \
+        assert sorted(Blob.model_validate_json(r.value).seq for r in records) == [1, 6], (
             "the other keys flow, each sent once; the big row's later event waits behind it"
+        )
 
         await create_topics(infrastructure, NewTopic(gone.topic, 1, 1))
         gone_row = next(r.id for r in parked if r.topic == gone.topic)
@@ -518,13 +593,17 @@ async def test_an_unpublishable_outbox_row_is_parked_and_every_other_key_flows(
         await relay.stop()
     records = await read_all(infrastructure, topic, 3, timeout=3)
     assert sorted(Blob.model_validate_json(r.value).seq for r in records) == [1, 6], "nothing re-sent"
-    assert [r.reason.split(":")[0] for r in await outbox_admin.list_parked(engine)
-            if r.topic == topic] == ["refused"]
+    assert [r.reason.split(":")[0] for r in await outbox_admin.list_parked(engine) if r.topic == topic] == [
+        "refused"
+    ]
 
 
 async def test_readiness_shows_a_stuck_relay_and_a_stopped_consumer(
-        infrastructure: Infrastructure, engine: AsyncEngine,
-        sessionmaker: async_sessionmaker[AsyncSession], topic: str) -> None:
+    infrastructure: Infrastructure,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    topic: str,
+) -> None:
     async with engine.begin() as conn:
         await conn.execute(text("CREATE TABLE IF NOT EXISTS alembic_version (version_num text)"))
         await conn.execute(text("DELETE FROM alembic_version"))
@@ -532,8 +611,12 @@ async def test_readiness_shows_a_stuck_relay_and_a_stopped_consumer(
     broker = new_broker(infrastructure)
     consumer = InboxConsumer(broker, sessionmaker, "tester")
     consumer.subscribe(topic, {ping_on(topic): bump})
-    relay = OutboxRelay(engine, asyncpg_dsn(infrastructure.test_database_url),
-                        infrastructure.kafka_bootstrap, "readiness-test")
+    relay = OutboxRelay(
+        engine,
+        asyncpg_dsn(infrastructure.test_database_url),
+        infrastructure.kafka_bootstrap,
+        "readiness-test",
+    )
     app = FastAPI()
     app.include_router(health_router)
     app.state.engine, app.state.broker, app.state.consumer, app.state.relay = engine, broker, consumer, relay
@@ -542,6 +625,7 @@ async def test_readiness_shows_a_stuck_relay_and_a_stopped_consumer(
     zombie = await engine.connect()  # another "leader" holding the relay lock
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+
             async def checks() -> dict[str, str]:
                 return dict((await client.get("/health/ready")).json()["checks"])
 
@@ -573,12 +657,16 @@ async def test_readiness_shows_a_stuck_relay_and_a_stopped_consumer(
 
 
 async def test_consumers_tolerate_added_fields_and_count_unknown_types(
-        infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession], topic: str,
-        caplog: pytest.LogCaptureFixture) -> None:
+    infrastructure: Infrastructure,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    topic: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     contract = ping_on(topic)
     aggregate = f"newer-{uuid.uuid4().hex[:8]}"
-    broker, consumer = await start_consumer(infrastructure, sessionmaker, topic, bump,
-                                            max_attempts=1, backoff_seconds=0.01)
+    broker, consumer = await start_consumer(
+        infrastructure, sessionmaker, topic, bump, max_attempts=1, backoff_seconds=0.01
+    )
     try:
         headers = Envelope.new(contract(aggregate=aggregate, seq=1), "/test").headers()
         body = json.dumps({"aggregate": aggregate, "seq": 1, "added_by_a_newer_producer": True})
@@ -594,23 +682,29 @@ async def test_consumers_tolerate_added_fields_and_count_unknown_types(
         await broker.stop()
     assert consumer.stats.dead_lettered == 0
     assert await effect_count(sessionmaker, aggregate) == 1
-    assert any("unknown ce_type 'se.omsorg.test.brand-new.v1'" in r.getMessage() and r.levelname == "WARNING"
-               for r in caplog.records)
+    assert any(
+        "unknown ce_type 'se.omsorg.test.brand-new.v1'" in r.getMessage() and r.levelname == "WARNING"
+        for r in caplog.records
+    )
     with pytest.raises(ValidationError):  # strict on what we produce
         contract(aggregate="x", seq=1, added_by_a_newer_producer=True)  # type: ignore[call-arg]
 
 
 async def test_a_dead_letter_never_carries_the_handlers_message(
-        infrastructure: Infrastructure, sessionmaker: async_sessionmaker[AsyncSession], topic: str,
-        caplog: pytest.LogCaptureFixture) -> None:
+    infrastructure: Infrastructure,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    topic: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     contract = ping_on(topic)
     pnr = "191212121212"
 
     async def leaky(session: AsyncSession, event: Ping, envelope: Envelope) -> None:
         raise ValueError(f"no person with personnummer {pnr}")
 
-    broker, consumer = await start_consumer(infrastructure, sessionmaker, topic, leaky,
-                                            max_attempts=2, backoff_seconds=0.01)
+    broker, consumer = await start_consumer(
+        infrastructure, sessionmaker, topic, leaky, max_attempts=2, backoff_seconds=0.01
+    )
     try:
         await publish_raw(broker, topic, contract(aggregate=f"leak-{uuid.uuid4().hex[:6]}", seq=1))
 
@@ -626,31 +720,41 @@ async def test_a_dead_letter_never_carries_the_handlers_message(
 
 
 async def test_sent_outbox_rows_and_old_inbox_rows_are_deleted_after_their_retention(
-        engine: AsyncEngine) -> None:
+    engine: AsyncEngine,
+) -> None:
     tag = uuid.uuid4().hex[:8]
     async with engine.begin() as conn:
-        for name, created, sent, parked in (("old-sent", "9 days", "8 days", None),
-                                            ("new-sent", "1 hour", "1 hour", None),
-                                            ("old-unsent", "9 days", None, None),
-                                            ("old-parked", "9 days", None, "8 days")):
-            await conn.execute(text("""
+        for name, created, sent, parked in (
+            ("old-sent", "9 days", "8 days", None),
+            ("new-sent", "1 hour", "1 hour", None),
+            ("old-unsent", "9 days", None, None),
+            ("old-parked", "9 days", None, "8 days"),
+        ):
+            await conn.execute(
+                text("""
                 INSERT INTO outbox (event_id, topic, key, headers, payload, created_at, sent_at, parked_at)
                 VALUES (gen_random_uuid(), 'cleanup', :key, '{}', '',
                         now() - CAST(CAST(:created AS text) AS interval),
                         now() - CAST(CAST(:sent AS text) AS interval),
                         now() - CAST(CAST(:parked AS text) AS interval))
-            """), {"key": f"{name}-{tag}", "created": created, "sent": sent, "parked": parked})
+            """),
+                {"key": f"{name}-{tag}", "created": created, "sent": sent, "parked": parked},
+            )
         for name, age in (("old", "31 days"), ("new", "1 day")):
-            await conn.execute(text("""
+            await conn.execute(
+                text("""
                 INSERT INTO inbox (event_id, consumer, ce_type, topic, partition, "offset", processed_at)
                 VALUES (gen_random_uuid(), :consumer, 't', 't', 0, 0,
                         now() - CAST(CAST(:age AS text) AS interval))
-            """), {"consumer": f"{name}-{tag}", "age": age})
+            """),
+                {"consumer": f"{name}-{tag}", "age": age},
+            )
     outbox_deleted, inbox_deleted = await clean(engine, Retention())
     assert outbox_deleted >= 1 and inbox_deleted >= 1
     async with engine.connect() as conn:
         kept = set(await conn.scalars(text("SELECT key FROM outbox WHERE key LIKE :t"), {"t": f"%-{tag}"}))
-        kept_inbox = set(await conn.scalars(text("SELECT consumer FROM inbox WHERE consumer LIKE :t"),
-                                            {"t": f"%-{tag}"}))
+        kept_inbox = set(
+            await conn.scalars(text("SELECT consumer FROM inbox WHERE consumer LIKE :t"), {"t": f"%-{tag}"})
+        )
     assert kept == {f"new-sent-{tag}", f"old-unsent-{tag}", f"old-parked-{tag}"}
     assert kept_inbox == {f"new-{tag}"}

@@ -36,8 +36,9 @@ _EVENT_TYPES = text("SELECT headers->>'ce_type' FROM outbox WHERE key = :key ORD
 def migrated_database(infra: Infrastructure, name: str) -> str:
     """The service's own database at its newest migration, as deploy/omsorg.sh configures it."""
     env = {**os.environ, **infra.env}
-    done = subprocess.run([str(ROOT / "deploy/omsorg.sh"), "migrate"], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [str(ROOT / "deploy/omsorg.sh"), "migrate"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     pattern = env.get("OMSORG_DATABASE_URL_PATTERN") or "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}"
     return pattern.replace("{name}", name)
@@ -58,21 +59,41 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def citizen_with_approval(sessions: async_sessionmaker[AsyncSession]) -> tuple[User, Person, uuid.UUID]:
     """A person with an intake record in a unit of their own and an approved related person."""
     unit = f"race-{uuid.uuid4().hex[:8]}"
-    user = User(sub=f"cw-{uuid.uuid4().hex[:8]}", name="Marita Test", roles=frozenset({"caseworker"}),
-                units=(unit,))
+    user = User(
+        sub=f"cw-{uuid.uuid4().hex[:8]}", name="Marita Test", roles=frozenset({"caseworker"}), units=(unit,)
+    )
     async with sessions() as session, session.begin():
         person = Person(id=uuid.uuid4(), pnr=new_personnummer(), name="Annika Test")
         session.add(person)
         await session.flush()
-        session.add(IntakeRecord(
-            person_id=person.id, record_type="Förenklad handläggning", lss_services=[],
-            caseworker_id=user.sub, caseworker_name=user.name, unit=unit, from_whom="Den enskilde",
-            channel="E-ansökan", note="", status="Pågående", created_by=user.sub,
-            created_at=datetime.now(UTC)))
+        session.add(
+            IntakeRecord(
+                person_id=person.id,
+                record_type="Förenklad handläggning",
+                lss_services=[],
+                caseworker_id=user.sub,
+                caseworker_name=user.name,
+                unit=unit,
+                from_whom="Den enskilde",
+                channel="E-ansökan",
+                note="",
+                status="Pågående",
+                created_by=user.sub,
+                created_at=datetime.now(UTC),
+            )
+        )
         await session.flush()
-        approval = await service.approve(session, user, person.id, ApprovalCreate(
-            related_personnummer=new_personnummer(), related_name="Josefine Test",  # type: ignore[arg-type]
-            valid_from=date.today(), consent_registered=True))
+        approval = await service.approve(
+            session,
+            user,
+            person.id,
+            ApprovalCreate(
+                related_personnummer=new_personnummer(),
+                related_name="Josefine Test",  # type: ignore[arg-type]
+                valid_from=date.today(),
+                consent_registered=True,
+            ),
+        )
     return user, person, approval.id
 
 
@@ -95,15 +116,17 @@ async def events_of(sessions: async_sessionmaker[AsyncSession], person_id: uuid.
 
 
 async def test_an_edit_that_waited_for_a_revocation_is_refused_and_emits_nothing(
-        engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]) -> None:
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
     user, person, approval_id = await citizen_with_approval(sessions)
     edit_pid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     async def edit() -> None:
         async with sessions() as session, session.begin():
             edit_pid.set_result(await session.scalar(text("SELECT pg_backend_pid()")))
-            await service.update_approval(session, user, approval_id, ApprovalUpdate(
-                valid_to=date.today() + timedelta(days=30)))
+            await service.update_approval(
+                session, user, approval_id, ApprovalUpdate(valid_to=date.today() + timedelta(days=30))
+            )
 
     async with sessions() as revoker, revoker.begin():
         # Hold the approval's locks (the person's row, then the approval's) ...
@@ -140,12 +163,17 @@ async def test_approval_events_carry_the_approval_version(sessions: async_sessio
     user, person, approval_id = await citizen_with_approval(sessions)
     for days in (10, 20):
         async with sessions() as session, session.begin():
-            await service.update_approval(session, user, approval_id, ApprovalUpdate(
-                valid_to=date.today() + timedelta(days=days)))
+            await service.update_approval(
+                session, user, approval_id, ApprovalUpdate(valid_to=date.today() + timedelta(days=days))
+            )
     async with sessions() as session, session.begin():
         await service.revoke_approval(session, user, approval_id)
     async with sessions() as session:
-        rows = await session.execute(text(
-            "SELECT headers->>'ce_type', convert_from(payload, 'UTF8')::jsonb->>'version' FROM outbox "
-            "WHERE key = :key ORDER BY id"), {"key": str(person.id)})
+        rows = await session.execute(
+            text(
+                "SELECT headers->>'ce_type', convert_from(payload, 'UTF8')::jsonb->>'version' FROM outbox "
+                "WHERE key = :key ORDER BY id"
+            ),
+            {"key": str(person.id)},
+        )
         assert [(t, int(v)) for t, v in rows] == [(APPROVED, 1), (CHANGED, 2), (CHANGED, 3), (REVOKED, 4)]

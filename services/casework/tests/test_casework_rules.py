@@ -15,8 +15,15 @@ from shared.problems import InvalidInput
 
 
 def form(**values: object) -> LinkApplication:
-    return LinkApplication.model_validate({"record_type": "Begäran LSS", "caseworker_id": "cw",
-                                           "unit": "lss", "from_whom": "Den enskilde", **values})
+    return LinkApplication.model_validate(
+        {
+            "record_type": "Begäran LSS",
+            "caseworker_id": "cw",
+            "unit": "lss",
+            "from_whom": "Den enskilde",
+            **values,
+        }
+    )
 
 
 def test_lss_request_keeps_the_chosen_lss_services_once_each() -> None:
@@ -44,18 +51,37 @@ def test_the_default_approval_lasts_one_year() -> None:
     assert one_year_after(date(2028, 2, 29)) == date(2029, 2, 28)
 
 
-
 def test_event_lists_are_bounded() -> None:
-    alert = AlertAddress(related_pnr="191212121212", name="Isabella Test",  # type: ignore[arg-type]
-                         sms_number="+46701234567", email=None)
-    settings = {"person_id": uuid.uuid4(), "pnr": "191212121212", "name": "Annika Test",
-                "messages_enabled": True, "sms_number": None, "email": None, "alert_recipients": "related",
-                "protected_identity": False, "changed_at": datetime.now(UTC)}
+    alert = AlertAddress(
+        related_pnr="191212121212",
+        name="Isabella Test",  # type: ignore[arg-type]
+        sms_number="+46701234567",
+        email=None,
+    )
+    settings = {
+        "person_id": uuid.uuid4(),
+        "pnr": "191212121212",
+        "name": "Annika Test",
+        "messages_enabled": True,
+        "sms_number": None,
+        "email": None,
+        "alert_recipients": "related",
+        "protected_identity": False,
+        "changed_at": datetime.now(UTC),
+    }
     most = [alert] * MAX_RELATED_ALERTS
     assert EServiceSettingsChanged.model_validate({**settings, "related_alerts": most}).version == 0
     with pytest.raises(ValidationError):
         EServiceSettingsChanged.model_validate({**settings, "related_alerts": [*most, alert]})
     with pytest.raises(ValidationError):
-        ContactDetailsChanged.model_validate({
-            "citizen_id": uuid.uuid4(), "pnr": "191212121212", "changed": ["mobile", "email", "mobile"],
-            "mobile": None, "email": None, "changed_at": datetime.now(UTC), "version": 1})
+        ContactDetailsChanged.model_validate(
+            {
+                "citizen_id": uuid.uuid4(),
+                "pnr": "191212121212",
+                "changed": ["mobile", "email", "mobile"],
+                "mobile": None,
+                "email": None,
+                "changed_at": datetime.now(UTC),
+                "version": 1,
+            }
+        )

@@ -34,8 +34,9 @@ _SETTINGS_VERSIONS = text("""
 def migrated_database(infra: Infrastructure, name: str) -> str:
     """The service's own database at its newest migration, as deploy/omsorg.sh configures it."""
     env = {**os.environ, **infra.env}
-    done = subprocess.run([str(ROOT / "deploy/omsorg.sh"), "migrate"], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [str(ROOT / "deploy/omsorg.sh"), "migrate"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     pattern = env.get("OMSORG_DATABASE_URL_PATTERN") or "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}"
     return pattern.replace("{name}", name)
@@ -63,8 +64,14 @@ class Citizen:
 
     def changed(self, version: int, at: datetime = T0, **fields: str | None) -> ContactDetailsChanged:
         current: dict[str, Any] = {"mobile": None, "email": None, **fields}
-        return ContactDetailsChanged(citizen_id=self.citizen_id, pnr=self.pnr,  # type: ignore[arg-type]
-                                     changed=list(fields), changed_at=at, version=version, **current)
+        return ContactDetailsChanged(
+            citizen_id=self.citizen_id,
+            pnr=self.pnr,  # type: ignore[arg-type]
+            changed=list(fields),
+            changed_at=at,
+            version=version,
+            **current,
+        )
 
 
 async def in_casework(sessions: async_sessionmaker[AsyncSession], **values: Any) -> Citizen:
@@ -89,8 +96,9 @@ async def person(sessions: async_sessionmaker[AsyncSession], citizen: Citizen) -
 
 
 async def test_a_stale_replay_changes_nothing(sessions: async_sessionmaker[AsyncSession]) -> None:
-    citizen = await in_casework(sessions, phone1="+46701000000", messages_enabled=True, sms_alerts=True,
-                                sms_phone=1)
+    citizen = await in_casework(
+        sessions, phone1="+46701000000", messages_enabled=True, sms_alerts=True, sms_phone=1
+    )
     first = citizen.changed(1, mobile="+46701111111")
     await deliver(sessions, first)
     await deliver(sessions, citizen.changed(2, at=T0 + timedelta(minutes=1), mobile="+46702222222"))
@@ -106,7 +114,8 @@ async def test_a_stale_replay_changes_nothing(sessions: async_sessionmaker[Async
 
 
 async def test_a_stale_replay_does_not_undo_a_caseworkers_later_edit(
-        sessions: async_sessionmaker[AsyncSession]) -> None:
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     citizen = await in_casework(sessions)
     first = citizen.changed(1, mobile="+46701111111", email="annika@example.se")
     await deliver(sessions, first)
@@ -119,8 +128,9 @@ async def test_a_stale_replay_does_not_undo_a_caseworkers_later_edit(
     assert (after.phone1, after.email) == ("+46703333333", "annika.ny@example.se")
 
 
-async def test_a_late_change_of_the_other_field_still_applies(sessions: async_sessionmaker[AsyncSession]
-                                                              ) -> None:
+async def test_a_late_change_of_the_other_field_still_applies(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     citizen = await in_casework(sessions)
     mobile_v2 = citizen.changed(2, at=T0 + timedelta(minutes=2), mobile="+46702222222")
     email_v3 = citizen.changed(3, at=T0 + timedelta(minutes=1), email="annika@example.se")  # a skewed clock
@@ -134,7 +144,8 @@ async def test_a_late_change_of_the_other_field_still_applies(sessions: async_se
 
 
 async def test_an_event_without_a_version_never_overrides_a_versioned_state(
-        sessions: async_sessionmaker[AsyncSession]) -> None:
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     citizen = await in_casework(sessions)
     await deliver(sessions, citizen.changed(1, mobile="+46701111111"))
     await deliver(sessions, citizen.changed(0, at=T0 + timedelta(days=1), mobile="+46709999999"))

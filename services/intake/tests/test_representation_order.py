@@ -33,8 +33,9 @@ START = date(2026, 3, 1)
 def migrated_database(infra: Infrastructure, name: str) -> str:
     """The service's own database at its newest migration, as deploy/omsorg.sh configures it."""
     env = {**os.environ, **infra.env}
-    done = subprocess.run([str(ROOT / "deploy/omsorg.sh"), "migrate"], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [str(ROOT / "deploy/omsorg.sh"), "migrate"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     pattern = env.get("OMSORG_DATABASE_URL_PATTERN") or "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}"
     return pattern.replace("{name}", name)
@@ -57,16 +58,23 @@ class Approval:
 
     def __init__(self) -> None:
         self.facts: dict[str, Any] = {
-            "approval_id": uuid.uuid4(), "person_id": uuid.uuid4(), "citizen_pnr": new_personnummer(),
-            "citizen_name": "Annika Test", "related_pnr": new_personnummer(), "related_name": "Josefine Test",
-            "valid_from": START, "valid_to": START + timedelta(days=365)}
+            "approval_id": uuid.uuid4(),
+            "person_id": uuid.uuid4(),
+            "citizen_pnr": new_personnummer(),
+            "citizen_name": "Annika Test",
+            "related_pnr": new_personnummer(),
+            "related_name": "Josefine Test",
+            "valid_from": START,
+            "valid_to": START + timedelta(days=365),
+        }
 
     def approved(self, version: int = 1, at: datetime = T0) -> RelatedPersonApproved:
         return RelatedPersonApproved(**self.facts, version=version, approved_at=at)
 
     def changed(self, version: int, valid_to: date, at: datetime) -> RelatedPersonApprovalChanged:
-        return RelatedPersonApprovalChanged(**{**self.facts, "valid_to": valid_to}, version=version,
-                                            changed_at=at)
+        return RelatedPersonApprovalChanged(
+            **{**self.facts, "valid_to": valid_to}, version=version, changed_at=at
+        )
 
     def revoked(self, version: int, at: datetime) -> RelatedPersonApprovalRevoked:
         return RelatedPersonApprovalRevoked(**self.facts, version=version, revoked_at=at)
@@ -90,14 +98,17 @@ async def projected(sessions: async_sessionmaker[AsyncSession], approval: Approv
         return row
 
 
-async def test_a_revocation_stays_whatever_arrives_after_it(sessions: async_sessionmaker[AsyncSession]
-                                                              ) -> None:
+async def test_a_revocation_stays_whatever_arrives_after_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     approval = Approval()
     await deliver(sessions, approval.approved())
     await deliver(sessions, approval.revoked(version=3, at=T0 + timedelta(minutes=2)))
     # An edit the revocation raced (or a host whose clock runs ahead), even with a newer version.
-    await deliver(sessions, approval.changed(version=4, valid_to=START + timedelta(days=30),
-                                             at=T0 + timedelta(minutes=5)))
+    await deliver(
+        sessions,
+        approval.changed(version=4, valid_to=START + timedelta(days=30), at=T0 + timedelta(minutes=5)),
+    )
     await deliver(sessions, approval.approved(version=5, at=T0 + timedelta(minutes=6)))
     row = await projected(sessions, approval)
     assert row.revoked_at == T0 + timedelta(minutes=2)
@@ -106,7 +117,8 @@ async def test_a_revocation_stays_whatever_arrives_after_it(sessions: async_sess
 
 
 async def test_a_revocation_that_overtook_its_approval_is_not_undone(
-        sessions: async_sessionmaker[AsyncSession]) -> None:
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     approval = Approval()
     await deliver(sessions, approval.revoked(version=2, at=T0 + timedelta(minutes=1)))
     await deliver(sessions, approval.approved(version=1))
@@ -114,7 +126,8 @@ async def test_a_revocation_that_overtook_its_approval_is_not_undone(
 
 
 async def test_changes_apply_in_version_order_not_by_the_clocks_of_the_hosts(
-        sessions: async_sessionmaker[AsyncSession]) -> None:
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     approval = Approval()
     shorter, longer = START + timedelta(days=30), START + timedelta(days=90)
     await deliver(sessions, approval.approved())
@@ -130,7 +143,8 @@ async def test_changes_apply_in_version_order_not_by_the_clocks_of_the_hosts(
 
 
 async def test_an_event_without_a_version_never_overrides_a_versioned_state(
-        sessions: async_sessionmaker[AsyncSession]) -> None:
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     approval = Approval()
     await deliver(sessions, approval.approved(version=1))
     legacy = approval.changed(version=0, valid_to=START + timedelta(days=5), at=T0 + timedelta(days=1))
@@ -139,8 +153,9 @@ async def test_an_event_without_a_version_never_overrides_a_versioned_state(
     # Before versions existed, the old order by timestamp still holds between unversioned events.
     old = Approval()
     await deliver(sessions, old.approved(version=0))
-    await deliver(sessions, old.changed(version=0, valid_to=START + timedelta(days=5),
-                                        at=T0 + timedelta(days=1)))
+    await deliver(
+        sessions, old.changed(version=0, valid_to=START + timedelta(days=5), at=T0 + timedelta(days=1))
+    )
     await deliver(sessions, old.changed(version=0, valid_to=START + timedelta(days=9), at=T0))
     assert (await projected(sessions, old)).valid_to == START + timedelta(days=5)
     await deliver(sessions, old.changed(version=1, valid_to=START + timedelta(days=7), at=T0))

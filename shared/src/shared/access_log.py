@@ -23,11 +23,20 @@ class AccessLogQuery(BaseModel):
 
 
 @router.post("/access-log/search", responses=problem_responses(InvalidInput, NotAuthenticated, NotAllowed))
-async def search_access_log(query: AccessLogQuery, user: LogReviewer, session: Session
-                            ) -> list[AccessLogEntry]:
+async def search_access_log(
+    query: AccessLogQuery, user: LogReviewer, session: Session
+) -> list[AccessLogEntry]:
     """Who accessed the person's data in this service, newest first; the review is itself logged."""
     pnr = str(query.personnummer)
     rows = await audit.access_log(session, pnr)
-    await audit.record(session, audit.AuditEntry(actor=user.sub, actor_role="log_reviewer", action="read",
-                                                 object_type="access_log", subject_pnr=pnr))
+    await audit.record(
+        session,
+        audit.AuditEntry(
+            actor=user.sub,
+            actor_role="log_reviewer",
+            action="read",
+            object_type="access_log",
+            subject_pnr=pnr,
+        ),
+    )
     return rows

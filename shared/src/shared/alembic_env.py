@@ -30,8 +30,9 @@ def _include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to
 
 def run_migrations(metadata: MetaData, database_url: str) -> None:
     def migrate(connection: Connection) -> None:
-        context.configure(connection=connection, target_metadata=metadata,
-                          include_object=_include, compare_type=True)
+        context.configure(
+            connection=connection, target_metadata=metadata, include_object=_include, compare_type=True
+        )
         with context.begin_transaction():
             context.run_migrations()
             runtime_role = os.environ.get(RUNTIME_ROLE_VARIABLE)

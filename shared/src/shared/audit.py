@@ -34,13 +34,19 @@ class AuditEntry:
     reason: str | None = None
 
 
-def from_event(envelope: Envelope, action: str, object_type: str, object_id: object,
-               subject_pnr: object | None) -> AuditEntry:
+def from_event(
+    envelope: Envelope, action: str, object_type: str, object_id: object, subject_pnr: object | None
+) -> AuditEntry:
     """The audit entry of a consumer applying another service's event to personal
     data: the actor is the producing service, in the role `system`."""
-    return AuditEntry(actor=f"event:{envelope.source}", actor_role="system", action=action,
-                      object_type=object_type, object_id=None if object_id is None else str(object_id),
-                      subject_pnr=None if subject_pnr is None else str(subject_pnr))
+    return AuditEntry(
+        actor=f"event:{envelope.source}",
+        actor_role="system",
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        subject_pnr=None if subject_pnr is None else str(subject_pnr),
+    )
 
 
 async def record(session: AsyncSession, *entries: AuditEntry) -> None:
@@ -81,8 +87,9 @@ async def refuse(session: AsyncSession, entry: AuditEntry, error: ServiceError) 
     holds two connections, so a burst of refusals cannot exhaust the pool.
     A session nobody collects refusals for (not a request's) gets the row in
     a transaction of its own."""
-    refusal = AuditEntry(**{**entry.__dict__, "outcome": "refused",
-                            "reason": entry.reason or error.detail[:200]})
+    refusal = AuditEntry(
+        **{**entry.__dict__, "outcome": "refused", "reason": entry.reason or error.detail[:200]}
+    )
     if _REFUSALS in session.info:
         session.info[_REFUSALS].append(refusal)
     else:
@@ -106,10 +113,23 @@ class AccessLogEntry(BaseModel):
 
 async def access_log(session: AsyncSession, subject_pnr: str, limit: int = 500) -> list[AccessLogEntry]:
     """Loggkontroll: every access to one person's data, newest first."""
-    result = await session.execute(text("""
+    result = await session.execute(
+        text("""
         SELECT at, actor, actor_role, action, object_type, object_id, outcome, reason FROM audit_log
         WHERE subject_pnr = :pnr ORDER BY at DESC, id DESC LIMIT :limit
-    """), {"pnr": subject_pnr, "limit": limit})
-    return [AccessLogEntry(at=r.at.isoformat(), actor=r.actor, actor_role=r.actor_role, action=r.action,
-                           object_type=r.object_type, object_id=r.object_id, outcome=r.outcome,
-                           reason=r.reason) for r in result]
+    """),
+        {"pnr": subject_pnr, "limit": limit},
+    )
+    return [
+        AccessLogEntry(
+            at=r.at.isoformat(),
+            actor=r.actor,
+            actor_role=r.actor_role,
+            action=r.action,
+            object_type=r.object_type,
+            object_id=r.object_id,
+            outcome=r.outcome,
+            reason=r.reason,
+        )
+        for r in result
+    ]

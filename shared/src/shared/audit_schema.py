@@ -65,5 +65,6 @@ def grant_runtime_role(connection: Connection, role: str) -> None:
         connection.execute(text(statement))
     for table in AUDIT_TABLES:
         if connection.scalar(text("SELECT to_regclass(:t)"), {"t": f"public.{table}"}) is not None:
-            connection.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {table} "
-                                    f"FROM {quoted}"))
+            connection.execute(
+                text(f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {table} FROM {quoted}")
+            )

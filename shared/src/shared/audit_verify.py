@@ -27,13 +27,17 @@ from shared.audit_chain import verify
 LOCAL_URL = "postgresql+asyncpg://{service}@127.0.0.1:55432/{service}"
 
 
-async def check(engine: AsyncEngine, service: str, unsealed_after: timedelta, out: TextIO = sys.stdout
-                ) -> int:
+async def check(
+    engine: AsyncEngine, service: str, unsealed_after: timedelta, out: TextIO = sys.stdout
+) -> int:
     """Verify and print; the exit status."""
     async with engine.connect() as connection:
         report = await verify(connection, unsealed_after)
-    print(f"{service}: {report.sealed} audit rows sealed, head seq {report.head_seq} "
-          f"hash {report.head_hash.hex()}, {report.unsealed_recent} recent rows not yet sealed", file=out)
+    print(
+        f"{service}: {report.sealed} audit rows sealed, head seq {report.head_seq} "
+        f"hash {report.head_hash.hex()}, {report.unsealed_recent} recent rows not yet sealed",
+        file=out,
+    )
     if report.intact:
         print(f"{service}: audit chain intact", file=out)
         return 0
@@ -45,15 +49,25 @@ async def check(engine: AsyncEngine, service: str, unsealed_after: timedelta, ou
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.audit_verify", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.audit_verify",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("service", help="intake, casework, messaging, provider or notify")
     parser.add_argument("--database-url")
-    parser.add_argument("--unsealed-after-minutes", type=float, default=5.0,
-                        help="a row still unsealed after this long is a finding (default 5)")
+    parser.add_argument(
+        "--unsealed-after-minutes",
+        type=float,
+        default=5.0,
+        help="a row still unsealed after this long is a finding (default 5)",
+    )
     args = parser.parse_args()
-    url = (args.database_url or os.environ.get(f"{args.service.upper()}_DATABASE_URL")
-           or LOCAL_URL.format(service=args.service))
+    url = (
+        args.database_url
+        or os.environ.get(f"{args.service.upper()}_DATABASE_URL")
+        or LOCAL_URL.format(service=args.service)
+    )
 
     async def run() -> int:
         engine = create_async_engine(url)

@@ -36,8 +36,16 @@ class Role(StrEnum):
     PROTECTED_IDENTITY = "protected_identity"
 
 
-STAFF_ROLES = frozenset({Role.CASEWORKER, Role.FEE_ADMINISTRATOR, Role.MESSAGING_ADMIN,
-                         Role.LOG_REVIEWER, Role.ADMIN, Role.PROTECTED_IDENTITY})
+STAFF_ROLES = frozenset(
+    {
+        Role.CASEWORKER,
+        Role.FEE_ADMINISTRATOR,
+        Role.MESSAGING_ADMIN,
+        Role.LOG_REVIEWER,
+        Role.ADMIN,
+        Role.PROTECTED_IDENTITY,
+    }
+)
 PROVIDER_ROLES = frozenset({Role.PROVIDER, Role.PROVIDER_MANAGER})
 
 
@@ -142,8 +150,13 @@ class JwksVerifier:
                 state.failures += 1
                 backoff = min(self.max_backoff, self.first_backoff * 2 ** (state.failures - 1))
                 state.retry_at = time.monotonic() + backoff
-                log.warning("JWKS of %s cannot be fetched (%s); %d keys kept, next try in %.0f s",
-                            issuer, type(exc).__name__, len(state.keys), backoff)
+                log.warning(
+                    "JWKS of %s cannot be fetched (%s); %d keys kept, next try in %.0f s",
+                    issuer,
+                    type(exc).__name__,
+                    len(state.keys),
+                    backoff,
+                )
                 return
             for reason in skipped:
                 log.warning("JWKS of %s: entry skipped, %s", issuer, reason)
@@ -169,9 +182,14 @@ class JwksVerifier:
                 raise NotAuthenticated("The token's issuer is not trusted.")
             if not isinstance(kid, str) or not kid:
                 raise NotAuthenticated("The token names no key (kid).")
-            claims = jwt.decode(token, await self._key(issuer, kid), algorithms=["RS256"],
-                                audience=self.audience, issuer=issuer,
-                                options={"require": ["exp", "sub", "iss", "aud"]})
+            claims = jwt.decode(
+                token,
+                await self._key(issuer, kid),
+                algorithms=["RS256"],
+                audience=self.audience,
+                issuer=issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
         except jwt.PyJWTError as exc:
             raise NotAuthenticated(f"The token is not valid ({type(exc).__name__}).") from exc
         roles = frozenset(claims.get("roles", []))
@@ -181,16 +199,22 @@ class JwksVerifier:
             pnr = Personnummer(claims["pnr"]) if claims.get("pnr") else None
         except InvalidPersonnummer as exc:
             raise NotAuthenticated("The token's personnummer is not valid.") from exc
-        return User(sub=str(claims["sub"]), name=str(claims.get("name", "")), roles=roles, pnr=pnr,
-                    units=tuple(claims.get("units", [])), provider_id=claims.get("provider_id"))
+        return User(
+            sub=str(claims["sub"]),
+            name=str(claims.get("name", "")),
+            roles=roles,
+            pnr=pnr,
+            units=tuple(claims.get("units", [])),
+            provider_id=claims.get("provider_id"),
+        )
 
 
 _bearer = HTTPBearer(auto_error=False)
 
 
-async def current_user(request: Request,
-                       credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-                       ) -> User:
+async def current_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> User:
     if credentials is None:
         raise NotAuthenticated("A bearer token is required.")
     verifier: JwksVerifier = request.app.state.verifier

@@ -71,9 +71,12 @@ async def _drain(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -
 
 
 async def list_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **env_client_kwargs(),
-                                auto_offset_reset="earliest",
-                                enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        **env_client_kwargs(),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     try:
         partitions = await _assign_all(consumer, bootstrap, topic)
@@ -84,18 +87,30 @@ async def list_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
     letters = []
     for record in records:
         h = _headers(record)
-        letters.append(DeadLetter(record.offset, h.get("ce_type", "?"), h.get("ce_id", "?"),  # type: ignore[attr-defined]
-                                  h.get("dlq_error", "?"),
-                                  f"{h.get('dlq_topic')}/{h.get('dlq_partition')}@{h.get('dlq_offset')}"))
+        letters.append(
+            DeadLetter(
+                record.offset,
+                h.get("ce_type", "?"),
+                h.get("ce_id", "?"),  # type: ignore[attr-defined]
+                h.get("dlq_error", "?"),
+                f"{h.get('dlq_topic')}/{h.get('dlq_partition')}@{h.get('dlq_offset')}",
+            )
+        )
     return letters
 
 
 async def replay(bootstrap: str, topic: str) -> int:
     """Republish the dead letters not replayed before; returns how many."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **env_client_kwargs(), group_id=REPLAY_GROUP,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **env_client_kwargs(), acks="all",
-                                enable_idempotence=True)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        **env_client_kwargs(),
+        group_id=REPLAY_GROUP,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **env_client_kwargs(), acks="all", enable_idempotence=True
+    )
     await consumer.start()
     await producer.start()
     replayed = 0
@@ -117,8 +132,9 @@ async def replay(bootstrap: str, topic: str) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.dlq", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.dlq", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["list", "replay"])
     parser.add_argument("topic", help="a dead-letter topic, <topic>.dlq.<consumer>")
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:59092"))

@@ -67,21 +67,32 @@ def render_application_pdf(doc: ApplicationDocument) -> bytes:
     submitted = doc.submitted_at.astimezone(STOCKHOLM)
     story = [
         Paragraph(escape(ENTRY_TITLES.get(doc.entry, "Ansökan")), styles["Title"]),
-        Paragraph("Sökande", label), *text(f"{doc.applicant_name}, {_pnr_display(doc.applicant_pnr)}"),
-        Paragraph("Skapad", label), *text(submitted.strftime("%Y-%m-%d %H:%M")),
-        Paragraph("Valda tjänster", label), *[p for s in doc.services for p in text(f"• {s}")],
-        Paragraph("Övrig information", label), *text(doc.description),
+        Paragraph("Sökande", label),
+        *text(f"{doc.applicant_name}, {_pnr_display(doc.applicant_pnr)}"),
+        Paragraph("Skapad", label),
+        *text(submitted.strftime("%Y-%m-%d %H:%M")),
+        Paragraph("Valda tjänster", label),
+        *[p for s in doc.services for p in text(f"• {s}")],
+        Paragraph("Övrig information", label),
+        *text(doc.description),
         Spacer(1, 8 * mm),
         Paragraph(f"Ärende-id {escape(doc.application_id)}", styles["Italic"]),
     ]
     buffer = io.BytesIO()
-    SimpleDocTemplate(buffer, pagesize=A4, title="Ansökan", author="Omsorg e-tjänst",
-                      leftMargin=20 * mm, rightMargin=20 * mm).build(story)
+    SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title="Ansökan",
+        author="Omsorg e-tjänst",
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+    ).build(story)
     return buffer.getvalue()
 
 
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def _render_slots() -> anyio.CapacityLimiter:

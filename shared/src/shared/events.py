@@ -56,8 +56,11 @@ class Event(BaseModel):
         producer may add an optional field without dead-lettering every event.
         A subclass, so `isinstance(event, Contract)` still holds in handlers."""
         config = ConfigDict(**{**cls.model_config, "extra": "ignore"})  # type: ignore[typeddict-item]
-        return type(cls.__name__, (cls,), {"model_config": config, "__module__": cls.__module__,
-                                            "__doc__": cls.__doc__})
+        return type(
+            cls.__name__,
+            (cls,),
+            {"model_config": config, "__module__": cls.__module__, "__doc__": cls.__doc__},
+        )
 
     def key(self) -> str:
         return str(getattr(self, self.key_field))

@@ -58,8 +58,9 @@ async def ready(request: Request) -> JSONResponse:
     consumer_problems = state.consumer.problems(stuck_after)
     checks["consumers"] = "; ".join(consumer_problems) if consumer_problems else "ok"
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
-                        status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )
 
 
 async def _observe_lag(conn: AsyncConnection) -> Any:
@@ -84,8 +85,7 @@ async def metrics(request: Request) -> Response:
 
 def install_metrics_middleware(app: FastAPI) -> None:
     @app.middleware("http")
-    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                       ) -> Response:
+    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         # The route template, never the concrete path (it may hold ids).

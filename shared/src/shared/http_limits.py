@@ -54,20 +54,22 @@ class BodyTooLarge(HTTPException):
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 by_route: Mapping[str, int] | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES, by_route: Mapping[str, int] | None = None
+    ) -> None:
         if max_bytes < 0 or any(limit < 0 for limit in (by_route or {}).values()):
             raise ValueError("body size limits must not be negative")
         self.app = app
         self.max_bytes = max_bytes
         self._by_route: list[tuple[re.Pattern[str], int]] = [
-            (compile_path(template)[0], limit) for template, limit in (by_route or {}).items()]
+            (compile_path(template)[0], limit) for template, limit in (by_route or {}).items()
+        ]
 
     def limit_for(self, scope: Scope) -> int:
         path: str = scope["path"]
         root_path: str = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
-            path = path[len(root_path):]
+            path = path[len(root_path) :]
         for pattern, limit in self._by_route:
             if pattern.match(path):
                 return limit
@@ -109,8 +111,12 @@ class BodySizeLimit:
                 response_started = True
                 if tripped:
                     message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
-            elif (tripped and not body_complete and message["type"] == "http.response.body"
-                  and not message.get("more_body", False)):
+            elif (
+                tripped
+                and not body_complete
+                and message["type"] == "http.response.body"
+                and not message.get("more_body", False)
+            ):
                 await _drain(receive)
             await send(message)
 
@@ -138,8 +144,9 @@ async def _drain(receive: Receive) -> None:
 
 
 def _expects_continue(scope: Scope) -> bool:
-    return any(name == b"expect" and value.lower() == b"100-continue"
-               for name, value in scope.get("headers", ()))
+    return any(
+        name == b"expect" and value.lower() == b"100-continue" for name, value in scope.get("headers", ())
+    )
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -159,6 +166,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> Non
     await response(scope, receive, send)
 
 
-def install_body_size_limit(app: FastAPI, max_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                            by_route: Mapping[str, int] | None = None) -> None:
+def install_body_size_limit(
+    app: FastAPI, max_bytes: int = DEFAULT_MAX_BODY_BYTES, by_route: Mapping[str, int] | None = None
+) -> None:
     app.add_middleware(BodySizeLimit, max_bytes=max_bytes, by_route=dict(by_route or {}))

@@ -44,13 +44,17 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
 
-EVENTS = Counter("omsorg_consumer_events_total", "Consumed records by outcome",
-                 ["consumer", "topic", "outcome"])
-UNKNOWN_TYPES = Counter("omsorg_consumer_unknown_types_total",
-                        "Records of a ce_type no contract here knows (a newer producer?)",
-                        ["consumer", "topic", "ce_type"])
-PAUSED = Gauge("omsorg_consumer_paused_partitions",
-               "Partitions paused while the infrastructure is away", ["consumer"])
+EVENTS = Counter(
+    "omsorg_consumer_events_total", "Consumed records by outcome", ["consumer", "topic", "outcome"]
+)
+UNKNOWN_TYPES = Counter(
+    "omsorg_consumer_unknown_types_total",
+    "Records of a ce_type no contract here knows (a newer producer?)",
+    ["consumer", "topic", "ce_type"],
+)
+PAUSED = Gauge(
+    "omsorg_consumer_paused_partitions", "Partitions paused while the infrastructure is away", ["consumer"]
+)
 
 _CLAIM = text("""
     INSERT INTO inbox (event_id, consumer, ce_type, topic, partition, "offset")
@@ -88,16 +92,32 @@ def is_infrastructure_error(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, (ConnectionError, TimeoutError, sa_exc.TimeoutError,
-                                asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                                asyncpg.CannotConnectNowError, asyncpg.TooManyConnectionsError)):
+        if isinstance(
+            current,
+            (
+                ConnectionError,
+                TimeoutError,
+                sa_exc.TimeoutError,
+                asyncpg.PostgresConnectionError,
+                asyncpg.InterfaceError,
+                asyncpg.CannotConnectNowError,
+                asyncpg.TooManyConnectionsError,
+            ),
+        ):
             return True
         if isinstance(current, OSError) and current.errno is not None:
             return True  # connection refused, reset, unreachable
         if isinstance(current, kafka_errors.KafkaError) and (
-                current.retriable or isinstance(current, (kafka_errors.KafkaConnectionError,
-                                                          kafka_errors.KafkaTimeoutError,
-                                                          kafka_errors.UnknownTopicOrPartitionError))):
+            current.retriable
+            or isinstance(
+                current,
+                (
+                    kafka_errors.KafkaConnectionError,
+                    kafka_errors.KafkaTimeoutError,
+                    kafka_errors.UnknownTopicOrPartitionError,
+                ),
+            )
+        ):
             return True
         if isinstance(current, sa_exc.DBAPIError):
             if current.connection_invalidated:
@@ -131,9 +151,9 @@ class _Pause:
     resume_handle: asyncio.TimerHandle | None = field(default=None, repr=False)
 
 
-async def _tolerant_parser(record: ConsumerRecord[Any, Any],
-                           original: Callable[[Any], Awaitable[StreamMessage[Any]]]
-                           ) -> StreamMessage[Any]:
+async def _tolerant_parser(
+    record: ConsumerRecord[Any, Any], original: Callable[[Any], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
     """FastStream's parser decodes every header as UTF-8 and would drop a record
     with a broken one; such a record is parsed with the headers made readable,
     so it still reaches `process` (which dead-letters it), its raw headers intact."""
@@ -155,9 +175,16 @@ async def _raw_body(message: StreamMessage[Any]) -> bytes:
 class InboxConsumer:
     """Subscribes one consumer group to topics and runs handlers exactly-once in effect."""
 
-    def __init__(self, broker: KafkaBroker, sessionmaker: async_sessionmaker[AsyncSession],
-                 consumer: str, max_attempts: int = 5, backoff_seconds: float = 0.2,
-                 max_pause_seconds: float = 30.0, dlq_timeout_seconds: float = 15.0) -> None:
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        consumer: str,
+        max_attempts: int = 5,
+        backoff_seconds: float = 0.2,
+        max_pause_seconds: float = 30.0,
+        dlq_timeout_seconds: float = 15.0,
+    ) -> None:
         self.broker = broker
         self.sessionmaker = sessionmaker
         self.consumer = consumer
@@ -178,11 +205,14 @@ class InboxConsumer:
         by_type = {contract.ce_type: handler for contract, handler in handlers.items()}
 
         subscriber = self.broker.subscriber(
-            topic, group_id=self.consumer, ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset="earliest", parser=_tolerant_parser, decoder=_raw_body,
+            topic,
+            group_id=self.consumer,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset="earliest",
+            parser=_tolerant_parser,
+            decoder=_raw_body,
             title=f"{topic}:{self.consumer}",
-            description=f"Consumed by {self.consumer} through its inbox: "
-                        + ", ".join(sorted(by_type)),
+            description=f"Consumed by {self.consumer} through its inbox: " + ", ".join(sorted(by_type)),
         )
 
         @subscriber
@@ -191,9 +221,14 @@ class InboxConsumer:
             try:
                 done = await self.process(record, registry, by_type)
             except Exception as exc:  # our own bug: never skip the record for it
-                log.error("consumer %s: unexpected %s on %s/%d@%d; it will be retried",
-                          self.consumer, type(exc).__name__, record.topic, record.partition,
-                          record.offset)
+                log.error(
+                    "consumer %s: unexpected %s on %s/%d@%d; it will be retried",
+                    self.consumer,
+                    type(exc).__name__,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                )
                 done = False
             if not done:
                 self._rewind_and_pause(msg.consumer, record)  # type: ignore[arg-type]
@@ -211,18 +246,24 @@ class InboxConsumer:
 
     def problems(self, stuck_after_seconds: float) -> list[str]:
         """What readiness reports: stopped subscribers, partitions paused too long."""
-        found = [f"consumer {self.consumer} stopped on {', '.join(s.topic_names)}"
-                 for s in self.subscribers if not s.running]
+        found = [
+            f"consumer {self.consumer} stopped on {', '.join(s.topic_names)}"
+            for s in self.subscribers
+            if not s.running
+        ]
         now = time.monotonic()
-        found += [f"consumer {self.consumer} paused on {tp.topic}/{tp.partition} "
-                  f"for {int(now - pause.since)} s" for tp, pause in self._pauses.items()
-                  if now - pause.since > stuck_after_seconds]
+        found += [
+            f"consumer {self.consumer} paused on {tp.topic}/{tp.partition} for {int(now - pause.since)} s"
+            for tp, pause in self._pauses.items()
+            if now - pause.since > stuck_after_seconds
+        ]
         return found
 
     # -- one record --------------------------------------------------------
 
-    async def process(self, record: ConsumerRecord[Any, Any], registry: ContractRegistry,
-                      by_type: dict[str, Handler]) -> bool:
+    async def process(
+        self, record: ConsumerRecord[Any, Any], registry: ContractRegistry, by_type: dict[str, Handler]
+    ) -> bool:
         """Handle one record. True once it is handled, a duplicate, ignored or
         dead-lettered; False when it must be retried later (infrastructure away)."""
         body: bytes = record.value or b""
@@ -244,14 +285,21 @@ class InboxConsumer:
                 break
             except Exception as exc:
                 if is_infrastructure_error(exc):
-                    log.warning("consumer %s: %s (infrastructure); pausing %s/%d", self.consumer,
-                                type(exc).__name__, record.topic, record.partition)
+                    log.warning(
+                        "consumer %s: %s (infrastructure); pausing %s/%d",
+                        self.consumer,
+                        type(exc).__name__,
+                        record.topic,
+                        record.partition,
+                    )
                     return False
                 if attempt == self.max_attempts:
-                    return await self._dead_letter(record, body, f"handler failed {attempt} times: "
-                                                   f"{describe_error(exc)}")
-                log.warning("consumer %s: %s on attempt %d, retrying", self.consumer,
-                            type(exc).__name__, attempt)
+                    return await self._dead_letter(
+                        record, body, f"handler failed {attempt} times: {describe_error(exc)}"
+                    )
+                log.warning(
+                    "consumer %s: %s on attempt %d, retrying", self.consumer, type(exc).__name__, attempt
+                )
                 await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         if duplicate:
             self.stats.duplicates += 1
@@ -271,16 +319,28 @@ class InboxConsumer:
         UNKNOWN_TYPES.labels(self.consumer, record.topic, ce_type[:200]).inc()
         if ce_type not in self._warned_types:  # once per type, not per record
             self._warned_types.add(ce_type)
-            log.warning("consumer %s: unknown ce_type %r on %s, skipped (a newer producer?)",
-                        self.consumer, ce_type[:200], record.topic)
+            log.warning(
+                "consumer %s: unknown ce_type %r on %s, skipped (a newer producer?)",
+                self.consumer,
+                ce_type[:200],
+                record.topic,
+            )
 
-    async def _handle_once(self, record: ConsumerRecord[Any, Any], envelope: Envelope, event: Event,
-                           handler: Handler) -> bool:
+    async def _handle_once(
+        self, record: ConsumerRecord[Any, Any], envelope: Envelope, event: Event, handler: Handler
+    ) -> bool:
         async with self.sessionmaker() as session, session.begin():
-            claimed = await session.scalar(_CLAIM, {
-                "event_id": envelope.id, "consumer": self.consumer, "ce_type": envelope.type,
-                "topic": record.topic, "partition": record.partition, "offset": record.offset,
-            })
+            claimed = await session.scalar(
+                _CLAIM,
+                {
+                    "event_id": envelope.id,
+                    "consumer": self.consumer,
+                    "ce_type": envelope.type,
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                },
+            )
             if claimed is None:
                 return True
             await handler(session, event, envelope)
@@ -289,30 +349,48 @@ class InboxConsumer:
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], body: bytes, error: str) -> bool:
         """Publish the record to its dead-letter topic; False if Kafka did not
         confirm it in time (the record is then retried later, never skipped)."""
-        headers = {k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v))
-                   for k, v in (record.headers or ())}
-        headers.update({
-            "dlq_error": error[:1000],
-            "dlq_consumer": self.consumer,
-            "dlq_topic": record.topic,
-            "dlq_partition": str(record.partition),
-            "dlq_offset": str(record.offset),
-        })
+        headers = {
+            k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v))
+            for k, v in (record.headers or ())
+        }
+        headers.update(
+            {
+                "dlq_error": error[:1000],
+                "dlq_consumer": self.consumer,
+                "dlq_topic": record.topic,
+                "dlq_partition": str(record.partition),
+                "dlq_offset": str(record.offset),
+            }
+        )
         try:
             # Awaited with confirmation: the offset moves on only once the dead
             # letter is safely in Kafka.
-            await asyncio.wait_for(self.broker.publish(body, dlq_topic(record.topic, self.consumer),
-                                                       key=record.key, headers=headers),
-                                   self.dlq_timeout_seconds)
+            await asyncio.wait_for(
+                self.broker.publish(
+                    body, dlq_topic(record.topic, self.consumer), key=record.key, headers=headers
+                ),
+                self.dlq_timeout_seconds,
+            )
         except Exception as exc:
-            log.warning("consumer %s: dead-letter publish for %s/%d@%d failed (%s); pausing",
-                        self.consumer, record.topic, record.partition, record.offset,
-                        type(exc).__name__)
+            log.warning(
+                "consumer %s: dead-letter publish for %s/%d@%d failed (%s); pausing",
+                self.consumer,
+                record.topic,
+                record.partition,
+                record.offset,
+                type(exc).__name__,
+            )
             return False
         self.stats.dead_lettered += 1
         EVENTS.labels(self.consumer, record.topic, "dead_lettered").inc()
-        log.error("consumer %s: record %s/%d@%d dead-lettered (%s)", self.consumer, record.topic,
-                  record.partition, record.offset, error)
+        log.error(
+            "consumer %s: record %s/%d@%d dead-lettered (%s)",
+            self.consumer,
+            record.topic,
+            record.partition,
+            record.offset,
+            error,
+        )
         return True
 
     # -- pausing -----------------------------------------------------------
@@ -324,7 +402,7 @@ class InboxConsumer:
         self.stats.retried_later += 1
         EVENTS.labels(self.consumer, record.topic, "retried_later").inc()
         pause = self._pauses.setdefault(tp, _Pause(since=time.monotonic()))
-        delay = min(self.backoff_seconds * 2 ** pause.failures, self.max_pause_seconds)
+        delay = min(self.backoff_seconds * 2**pause.failures, self.max_pause_seconds)
         pause.failures += 1
         consumer.seek(tp, record.offset)
         consumer.pause(tp)
@@ -343,5 +421,10 @@ class InboxConsumer:
             if pause.resume_handle is not None:
                 pause.resume_handle.cancel()
             PAUSED.labels(self.consumer).set(len(self._pauses))
-            log.info("consumer %s: %s/%d flows again after %.1f s", self.consumer, tp.topic,
-                     tp.partition, time.monotonic() - pause.since)
+            log.info(
+                "consumer %s: %s/%d flows again after %.1f s",
+                self.consumer,
+                tp.topic,
+                tp.partition,
+                time.monotonic() - pause.since,
+            )

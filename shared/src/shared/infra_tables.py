@@ -26,8 +26,7 @@ def create_infrastructure_tables() -> None:
         sa.Column("key", sa.Text, nullable=False),
         sa.Column("headers", pg.JSONB, nullable=False),
         sa.Column("payload", sa.LargeBinary, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.Column("sent_at", sa.DateTime(timezone=True)),
     )
     op.create_index("ix_outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL"))
@@ -46,8 +45,7 @@ def create_infrastructure_tables() -> None:
         sa.Column("topic", sa.Text, nullable=False),
         sa.Column("partition", sa.Integer, nullable=False),
         sa.Column("offset", sa.BigInteger, nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
 
     op.create_table(
@@ -103,10 +101,18 @@ def _harden_outbox_inbox() -> None:
     op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True)))
     op.add_column("outbox", sa.Column("park_reason", sa.Text))
     op.drop_index("ix_outbox_unsent", "outbox")
-    op.create_index("ix_outbox_unsent", "outbox", ["id"],
-                    postgresql_where=sa.text("sent_at IS NULL AND parked_at IS NULL"))
-    op.create_index("ix_outbox_parked", "outbox", ["topic", "key", "id"],
-                    postgresql_where=sa.text("sent_at IS NULL AND parked_at IS NOT NULL"))
+    op.create_index(
+        "ix_outbox_unsent",
+        "outbox",
+        ["id"],
+        postgresql_where=sa.text("sent_at IS NULL AND parked_at IS NULL"),
+    )
+    op.create_index(
+        "ix_outbox_parked",
+        "outbox",
+        ["topic", "key", "id"],
+        postgresql_where=sa.text("sent_at IS NULL AND parked_at IS NOT NULL"),
+    )
 
 
 def _unharden_outbox_inbox() -> None:

@@ -53,13 +53,15 @@ class KafkaCredentials:
         """Self, if it can work: SASL needs a user and exactly one password source."""
         if self.security_protocol not in PROTOCOLS:
             raise KafkaSecurityRefused(
-                f"Kafka security protocol {self.security_protocol!r} is not one of {', '.join(PROTOCOLS)}")
+                f"Kafka security protocol {self.security_protocol!r} is not one of {', '.join(PROTOCOLS)}"
+            )
         if self.uses_sasl:
             if not self.username:
                 raise KafkaSecurityRefused(f"{self.security_protocol} needs a SASL username")
             if (self.password is None) == (self.password_file is None):
                 raise KafkaSecurityRefused(
-                    f"{self.security_protocol} needs a SASL password or a password file (exactly one)")
+                    f"{self.security_protocol} needs a SASL password or a password file (exactly one)"
+                )
         return self
 
     def resolved_password(self) -> str:
@@ -71,7 +73,8 @@ class KafkaCredentials:
             return self.password_file.read_text().rstrip("\r\n")
         except OSError as error:
             raise KafkaSecurityRefused(
-                f"cannot read the Kafka password file {self.password_file}: {error.strerror}") from None
+                f"cannot read the Kafka password file {self.password_file}: {error.strerror}"
+            ) from None
 
 
 def credentials(settings: Any) -> KafkaCredentials:
@@ -89,8 +92,9 @@ def credentials(settings: Any) -> KafkaCredentials:
     ).checked()
 
 
-def credentials_from_env(prefix: str = "KAFKA_", environ: Mapping[str, str] | None = None
-                         ) -> KafkaCredentials:
+def credentials_from_env(
+    prefix: str = "KAFKA_", environ: Mapping[str, str] | None = None
+) -> KafkaCredentials:
     """Credentials for command-line tools: `<prefix>SECURITY_PROTOCOL`, `<prefix>SASL_USERNAME`,
     `<prefix>SASL_PASSWORD` or `<prefix>SASL_PASSWORD_FILE`, `<prefix>SSL_CAFILE`."""
     env = os.environ if environ is None else environ
@@ -101,7 +105,8 @@ def credentials_from_env(prefix: str = "KAFKA_", environ: Mapping[str, str] | No
     password_file, cafile = get("SASL_PASSWORD_FILE"), get("SSL_CAFILE")
     return KafkaCredentials(
         security_protocol=(get("SECURITY_PROTOCOL") or "PLAINTEXT").upper(),
-        username=get("SASL_USERNAME"), password=get("SASL_PASSWORD"),
+        username=get("SASL_USERNAME"),
+        password=get("SASL_PASSWORD"),
         password_file=Path(password_file) if password_file else None,
         ssl_cafile=Path(cafile) if cafile else None,
     ).checked()
@@ -118,17 +123,21 @@ def security_of(creds: KafkaCredentials) -> BaseSecurity | None:
         return None
     context = _ssl_context(creds) if creds.security_protocol == "SASL_SSL" else None
     assert creds.username is not None
-    return SASLScram512(creds.username, creds.resolved_password(), ssl_context=context,
-                        use_ssl=context is not None)
+    return SASLScram512(
+        creds.username, creds.resolved_password(), ssl_context=context, use_ssl=context is not None
+    )
 
 
 def kwargs_of(creds: KafkaCredentials) -> dict[str, Any]:
     """Keyword arguments for aiokafka's producer, consumer and admin client; {} for PLAINTEXT."""
     if creds.security_protocol == "PLAINTEXT":
         return {}
-    options: dict[str, Any] = {"security_protocol": creds.security_protocol, "sasl_mechanism": SASL_MECHANISM,
-                               "sasl_plain_username": creds.username,
-                               "sasl_plain_password": creds.resolved_password()}
+    options: dict[str, Any] = {
+        "security_protocol": creds.security_protocol,
+        "sasl_mechanism": SASL_MECHANISM,
+        "sasl_plain_username": creds.username,
+        "sasl_plain_password": creds.resolved_password(),
+    }
     if creds.security_protocol == "SASL_SSL":
         options["ssl_context"] = _ssl_context(creds)
     return options
@@ -136,8 +145,11 @@ def kwargs_of(creds: KafkaCredentials) -> dict[str, Any]:
 
 def _warn_if_unprotected(settings: Any, creds: KafkaCredentials) -> None:
     if getattr(settings, "environment", None) == "production" and creds.security_protocol != "SASL_SSL":
-        log.warning("Kafka runs %s in production: use SASL_SSL with this service's own principal "
-                    "(docs/kafka-security.md)", creds.security_protocol)
+        log.warning(
+            "Kafka runs %s in production: use SASL_SSL with this service's own principal "
+            "(docs/kafka-security.md)",
+            creds.security_protocol,
+        )
 
 
 def broker_security(settings: Any) -> BaseSecurity | None:

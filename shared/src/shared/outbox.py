@@ -105,13 +105,16 @@ _PERMANENT = (
 async def add_event(session: AsyncSession, event: Event, source: str) -> Envelope:
     """Queue `event` for publishing when the caller's transaction commits."""
     envelope = Envelope.new(event, source)
-    await session.execute(_INSERT, {
-        "event_id": envelope.id,
-        "topic": event.topic,
-        "key": event.key(),
-        "headers": json.dumps(envelope.headers()),
-        "payload": event.model_dump_json().encode(),
-    })
+    await session.execute(
+        _INSERT,
+        {
+            "event_id": envelope.id,
+            "topic": event.topic,
+            "key": event.key(),
+            "headers": json.dumps(envelope.headers()),
+            "payload": event.model_dump_json().encode(),
+        },
+    )
     return envelope
 
 
@@ -140,15 +143,26 @@ class Retention:
 class OutboxRelay:
     """Publishes a service's outbox rows to Kafka, woken by LISTEN/NOTIFY."""
 
-    def __init__(self, engine: AsyncEngine, listen_dsn: str, bootstrap_servers: str, service: str,
-                 batch_size: int = 500, idle_poll_seconds: float = 2.0,
-                 producer_options: dict[str, Any] | None = None,
-                 retention: Retention | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        listen_dsn: str,
+        bootstrap_servers: str,
+        service: str,
+        batch_size: int = 500,
+        idle_poll_seconds: float = 2.0,
+        producer_options: dict[str, Any] | None = None,
+        retention: Retention | None = None,
+    ) -> None:
         self._engine = engine
         self._listen_dsn = listen_dsn
-        self._producer_options = {"bootstrap_servers": bootstrap_servers, "acks": "all",
-                                  "enable_idempotence": True, "client_id": f"omsorg-{service}-outbox",
-                                  **(producer_options or {})}
+        self._producer_options = {
+            "bootstrap_servers": bootstrap_servers,
+            "acks": "all",
+            "enable_idempotence": True,
+            "client_id": f"omsorg-{service}-outbox",
+            **(producer_options or {}),
+        }
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
         self._retention = retention or Retention()
@@ -215,8 +229,7 @@ class OutboxRelay:
         permanently refused ones parked, the rest left for the next pass."""
         producer = await self._ensure_producer()
         async with self._engine.begin() as conn:
-            got_lock = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"),
-                                         {"id": self._lock_id})
+            got_lock = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": self._lock_id})
             if not got_lock:
                 return RelayPass()
             rows = (await conn.execute(_CLAIM, {"limit": self._batch_size})).all()
@@ -226,8 +239,9 @@ class OutboxRelay:
             by_key: dict[tuple[str, str], list[Any]] = {}
             for row in rows:
                 by_key.setdefault((row.topic, row.key), []).append(row)
-            results = await asyncio.gather(*(self._publish_in_order(producer, group, missing)
-                                             for group in by_key.values()))
+            results = await asyncio.gather(
+                *(self._publish_in_order(producer, group, missing) for group in by_key.values())
+            )
             sent = [row_id for group in results for row_id in group.sent]
             parked = [p for group in results for p in group.parked]
             if sent:
@@ -239,12 +253,16 @@ class OutboxRelay:
         PUBLISHED.inc(len(sent))
         for _, reason in parked:
             PARKED.labels(reason.split(":")[0]).inc()
-            log.error("outbox: a row was parked (%s); later rows of its key wait. "
-                      "See python -m shared.outbox_admin list", reason)
+            log.error(
+                "outbox: a row was parked (%s); later rows of its key wait. "
+                "See python -m shared.outbox_admin list",
+                reason,
+            )
         return RelayPass(sent=len(sent), parked=len(parked), failed=failed, claimed=len(rows))
 
-    async def _publish_in_order(self, producer: AIOKafkaProducer, rows: Sequence[Any],
-                                missing: frozenset[str]) -> _GroupResult:
+    async def _publish_in_order(
+        self, producer: AIOKafkaProducer, rows: Sequence[Any], missing: frozenset[str]
+    ) -> _GroupResult:
         """Send one key's rows one after the other; stop at the first that fails,
         so no later event of the key can overtake it."""
         result = _GroupResult()
@@ -254,8 +272,7 @@ class OutboxRelay:
                 return result
             try:
                 headers = [(k, str(v).encode()) for k, v in row.headers.items()]
-                delivery = await producer.send(row.topic, row.payload, key=row.key.encode(),
-                                               headers=headers)
+                delivery = await producer.send(row.topic, row.payload, key=row.key.encode(), headers=headers)
                 await delivery
             except _PERMANENT as exc:
                 result.parked.append((row.id, f"refused: {type(exc).__name__}"))
@@ -318,8 +335,9 @@ async def clean(engine: AsyncEngine, retention: Retention) -> tuple[int, int]:
     """Delete sent outbox rows and inbox rows older than their retention;
     returns how many of each were deleted."""
     deleted = [0, 0]
-    for i, (statement, age) in enumerate(((_DELETE_SENT, retention.sent_outbox),
-                                          (_DELETE_INBOX, retention.inbox))):
+    for i, (statement, age) in enumerate(
+        ((_DELETE_SENT, retention.sent_outbox), (_DELETE_INBOX, retention.inbox))
+    ):
         while True:
             async with engine.begin() as conn:
                 n = (await conn.execute(statement, {"age": age, "limit": retention.batch})).rowcount

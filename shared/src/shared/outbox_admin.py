@@ -38,47 +38,63 @@ class ParkedRow:
 
 async def list_parked(engine: AsyncEngine) -> list[ParkedRow]:
     async with engine.connect() as conn:
-        rows = (await conn.execute(text("""
+        rows = (
+            await conn.execute(
+                text("""
             SELECT p.id, p.topic, p.headers->>'ce_type' AS ce_type, p.parked_at, p.park_reason,
                    (SELECT count(*) FROM outbox w WHERE w.sent_at IS NULL AND w.parked_at IS NULL
                       AND w.topic = p.topic AND w.key = p.key AND w.id > p.id) AS waiting
             FROM outbox p WHERE p.parked_at IS NOT NULL AND p.sent_at IS NULL ORDER BY p.id
-        """))).all()
-    return [ParkedRow(r.id, r.topic, r.ce_type or "?", r.parked_at, r.park_reason or "", r.waiting)
-            for r in rows]
+        """)
+            )
+        ).all()
+    return [
+        ParkedRow(r.id, r.topic, r.ce_type or "?", r.parked_at, r.park_reason or "", r.waiting) for r in rows
+    ]
 
 
 async def replay(engine: AsyncEngine, ids: list[int] | None = None) -> int:
     """Unpark the given rows (all parked rows if none are given) and wake the
     relay; returns how many were put back."""
     async with engine.begin() as conn:
-        result = await conn.execute(text("""
+        result = await conn.execute(
+            text("""
             UPDATE outbox SET parked_at = NULL, park_reason = NULL
             WHERE parked_at IS NOT NULL AND sent_at IS NULL
               AND (CAST(:ids AS bigint[]) IS NULL OR id = ANY(CAST(:ids AS bigint[])))
-        """), {"ids": ids or None})
+        """),
+            {"ids": ids or None},
+        )
         await conn.execute(text("SELECT pg_notify('outbox', '')"))
     return result.rowcount
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.outbox_admin", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.outbox_admin",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("command", choices=["list", "replay"])
     parser.add_argument("service", help="intake, casework, messaging, provider or notify")
     parser.add_argument("--database-url")
     parser.add_argument("--id", type=int, action="append", help="replay only this row (repeatable)")
     args = parser.parse_args()
-    url = (args.database_url or os.environ.get(f"{args.service.upper()}_DATABASE_URL")
-           or LOCAL_URL.format(service=args.service))
+    url = (
+        args.database_url
+        or os.environ.get(f"{args.service.upper()}_DATABASE_URL")
+        or LOCAL_URL.format(service=args.service)
+    )
 
     async def run() -> None:
         engine = create_async_engine(url)
         try:
             if args.command == "list":
                 for row in await list_parked(engine):
-                    print(f"{row.id}\t{row.topic}\t{row.ce_type}\t{row.parked_at.isoformat()}\t"
-                          f"{row.reason}\t{row.waiting_behind} waiting behind")
+                    print(
+                        f"{row.id}\t{row.topic}\t{row.ce_type}\t{row.parked_at.isoformat()}\t"
+                        f"{row.reason}\t{row.waiting_behind} waiting behind"
+                    )
             else:
                 print(f"put back {await replay(engine, args.id)} parked row(s)")
         finally:

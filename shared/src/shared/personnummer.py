@@ -76,9 +76,7 @@ class Personnummer(str):
         return core_schema.no_info_plain_validator_function(
             validate,
             serialization=core_schema.plain_serializer_function_ser_schema(str),
-            json_schema_input_schema=core_schema.str_schema(
-                pattern=r"^(\d{2})?\d{6}[-+]?\d{4}$"
-            ),
+            json_schema_input_schema=core_schema.str_schema(pattern=r"^(\d{2})?\d{6}[-+]?\d{4}$"),
         )
 
 

@@ -82,8 +82,14 @@ class TooManyRequests(ServiceError):
 
 
 def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            "instance": instance, **extra}
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -130,20 +136,34 @@ def describe(exc: BaseException) -> str:
         current = current.__cause__ or current.__context__
     text = " <- ".join(names)
     if isinstance(exc, ResponseValidationError):
-        where = sorted({".".join(str(_field_like(p)) for p in e.get("loc", ())) + f" ({e.get('type', '?')})"
-                        for e in exc.errors()})
+        where = sorted(
+            {
+                ".".join(str(_field_like(p)) for p in e.get("loc", ())) + f" ({e.get('type', '?')})"
+                for e in exc.errors()
+            }
+        )
         text += f" at {', '.join(where[:10])}"
     return text
 
 
 def log_unexpected(scope: Scope, exc: BaseException, cid: str) -> None:
-    log.error("unhandled %s on %s %s (correlation id %s)", describe(exc), scope.get("method", ""),
-              route_template(scope), cid)
+    log.error(
+        "unhandled %s on %s %s (correlation id %s)",
+        describe(exc),
+        scope.get("method", ""),
+        route_template(scope),
+        cid,
+    )
 
 
 def _internal_error(scope: Scope, cid: str) -> JSONResponse:
-    response = problem(500, "Internal error", "The request failed unexpectedly. Quote the correlation "
-                       "id when you report it.", scope.get("path", ""), correlation_id=cid)
+    response = problem(
+        500,
+        "Internal error",
+        "The request failed unexpectedly. Quote the correlation id when you report it.",
+        scope.get("path", ""),
+        correlation_id=cid,
+    )
     response.headers["x-correlation-id"] = cid
     return response
 
@@ -220,16 +240,24 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Location and message only: the rejected input may be personal data.
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                  for e in exc.errors()]
-        return problem(422, "Invalid input", "The request does not match the schema.",
-                       request.url.path, errors=errors)
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return problem(
+            422, "Invalid input", "The request does not match the schema.", request.url.path, errors=errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = getattr(exc, "title", None) or str(exc.detail)
-        return problem(exc.status_code, title, str(exc.detail), request.url.path, **(
-            {"max_bytes": exc.limit} if exc.status_code == 413 and hasattr(exc, "limit") else {}))
+        return problem(
+            exc.status_code,
+            title,
+            str(exc.detail),
+            request.url.path,
+            **({"max_bytes": exc.limit} if exc.status_code == 413 and hasattr(exc, "limit") else {}),
+        )
 
     # Safety net: pydantic validates first, but what only the database can judge
     # (a NUL character in text, two concurrent first inserts) must still be a
@@ -238,13 +266,23 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
         sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
         if sqlstate.startswith("22"):  # data exception
-            return problem(422, "Invalid input", "A value cannot be stored (for example a NUL "
-                           "character in a text); nothing was saved.", request.url.path)
+            return problem(
+                422,
+                "Invalid input",
+                "A value cannot be stored (for example a NUL character in a text); nothing was saved.",
+                request.url.path,
+            )
         if sqlstate.startswith("23"):  # integrity constraint: a concurrent change won
-            log.warning("integrity conflict %s on %s %s", sqlstate, request.method,
-                        route_template(request.scope))
-            return problem(409, "Conflict", "The change collides with another one made at the same "
-                           "time; nothing was saved. Reload and try again.", request.url.path)
+            log.warning(
+                "integrity conflict %s on %s %s", sqlstate, request.method, route_template(request.scope)
+            )
+            return problem(
+                409,
+                "Conflict",
+                "The change collides with another one made at the same "
+                "time; nothing was saved. Reload and try again.",
+                request.url.path,
+            )
         return await _unexpected(request, exc)
 
     # What escapes even UnhandledErrors (an outer middleware's bug) reaches

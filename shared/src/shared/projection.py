@@ -22,16 +22,24 @@ def newer_version(model: type[DeclarativeBase], column: str = "version") -> Cond
     return lambda stmt: stmt.excluded[column] > getattr(model, column)
 
 
-async def upsert(session: AsyncSession, model: type[DeclarativeBase], values: Mapping[str, Any], *,
-                 key: Sequence[str], when: Condition | None = None,
-                 update: Iterable[str] | None = None) -> bool:
+async def upsert(
+    session: AsyncSession,
+    model: type[DeclarativeBase],
+    values: Mapping[str, Any],
+    *,
+    key: Sequence[str],
+    when: Condition | None = None,
+    update: Iterable[str] | None = None,
+) -> bool:
     """Insert the projection row, or update the existing one's `update` columns
     (all but the key by default) if `when` holds for it (always, if None).
     True if a row was written; False if a newer fact was there already."""
     stmt = insert(model).values(**values)
     columns = [c for c in (update if update is not None else values) if c not in key]
-    stmt = stmt.on_conflict_do_update(index_elements=list(key),
-                                      set_={c: stmt.excluded[c] for c in columns},
-                                      where=when(stmt) if when is not None else None)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key),
+        set_={c: stmt.excluded[c] for c in columns},
+        where=when(stmt) if when is not None else None,
+    )
     written = await session.execute(stmt.returning(*inspect(model).primary_key))
     return written.first() is not None

@@ -65,34 +65,55 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, settings.db_pool_size)
-        broker = KafkaBroker(settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True,
-                             security=broker_security(settings),
-                             client_id=f"omsorg-{spec.name}", allow_auto_create_topics=False,
-                             description=spec.description,
-                             log_level=logging.DEBUG)  # FastStream's per-message lines: quiet
+        broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            security=broker_security(settings),
+            client_id=f"omsorg-{spec.name}",
+            allow_auto_create_topics=False,
+            description=spec.description,
+            log_level=logging.DEBUG,
+        )  # FastStream's per-message lines: quiet
         for event in spec.publishes:
-            broker.publisher(event.topic, title=f"{event.topic}:{event.ce_type}", schema=event,
-                             description=event.__doc__ or "")
+            broker.publisher(
+                event.topic,
+                title=f"{event.topic}:{event.ce_type}",
+                schema=event,
+                description=event.__doc__ or "",
+            )
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.broker = broker
-        app.state.verifier = JwksVerifier(settings.issuer_url, settings.token_audience,
-                                          settings.citizen_issuer_url)
+        app.state.verifier = JwksVerifier(
+            settings.issuer_url, settings.token_audience, settings.citizen_issuer_url
+        )
         app.state.migrations_head = migrations_head(spec.service_dir)
-        app.state.consumer = InboxConsumer(broker, app.state.sessionmaker, spec.name,
-                                           settings.consumer_max_attempts,
-                                           settings.consumer_backoff_seconds,
-                                           settings.consumer_max_pause_seconds,
-                                           settings.consumer_dlq_timeout_seconds)
+        app.state.consumer = InboxConsumer(
+            broker,
+            app.state.sessionmaker,
+            spec.name,
+            settings.consumer_max_attempts,
+            settings.consumer_backoff_seconds,
+            settings.consumer_max_pause_seconds,
+            settings.consumer_dlq_timeout_seconds,
+        )
         app.state.stuck_after_seconds = settings.stuck_after_seconds
         for key, value in spec.extra_state.items():
             setattr(app.state, key, value)
         if spec.subscribe:
             spec.subscribe(app.state.consumer)
-        relay = OutboxRelay(engine, asyncpg_dsn(settings.database_url), settings.kafka_bootstrap_servers,
-                            spec.name, producer_options=client_kwargs(settings), retention=Retention(
-                                sent_outbox=timedelta(hours=settings.outbox_sent_retention_hours),
-                                inbox=timedelta(days=settings.inbox_retention_days)))
+        relay = OutboxRelay(
+            engine,
+            asyncpg_dsn(settings.database_url),
+            settings.kafka_bootstrap_servers,
+            spec.name,
+            producer_options=client_kwargs(settings),
+            retention=Retention(
+                sent_outbox=timedelta(hours=settings.outbox_sent_retention_hours),
+                inbox=timedelta(days=settings.inbox_retention_days),
+            ),
+        )
         app.state.relay = relay
         app.state.audit_sealer = AuditSealer(engine)
         await broker.start()
@@ -115,17 +136,26 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         app.include_router(router)
 
     def asyncapi_schema(request: Request) -> AsyncAPI:
-        return AsyncAPI(request.app.state.broker, title=f"{spec.title} events",
-                        description=spec.description, schema_version="3.0.0")
+        return AsyncAPI(
+            request.app.state.broker,
+            title=f"{spec.title} events",
+            description=spec.description,
+            schema_version="3.0.0",
+        )
 
     @app.get("/asyncapi.json", tags=["docs"], summary="AsyncAPI document of this service's channels")
     async def asyncapi_json(request: Request) -> JSONResponse:
         return JSONResponse(asyncapi_schema(request).to_specification().to_jsonable())
 
-    @app.get("/asyncapi", tags=["docs"], response_class=HTMLResponse,
-             summary="AsyncAPI docs of this service's channels")
+    @app.get(
+        "/asyncapi",
+        tags=["docs"],
+        response_class=HTMLResponse,
+        summary="AsyncAPI docs of this service's channels",
+    )
     async def asyncapi_html(request: Request) -> HTMLResponse:
-        return HTMLResponse(get_asyncapi_html(asyncapi_schema(request).to_specification(),
-                                              try_it_out_path=None))
+        return HTMLResponse(
+            get_asyncapi_html(asyncapi_schema(request).to_specification(), try_it_out_path=None)
+        )
 
     return app

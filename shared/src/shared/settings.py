@@ -38,8 +38,7 @@ def _normalised(value: object, source: str) -> str | None:
     return text
 
 
-def resolve_environment(own: object = None, own_source: str = "the service's own environment"
-                        ) -> Environment:
+def resolve_environment(own: object = None, own_source: str = "the service's own environment") -> Environment:
     """The environment of this process: OMSORG_ENVIRONMENT, made stricter by
     `own` if that is stricter. Refuses when neither chooses one, and when `own`
     would loosen OMSORG_ENVIRONMENT. With OMSORG_ENVIRONMENT unset, `own` can
@@ -51,11 +50,13 @@ def resolve_environment(own: object = None, own_source: str = "the service's own
             return "production"
         raise ConfigurationRefused(
             f"{ENVIRONMENT_VARIABLE} is not set: set it to production, or to development or test "
-            "for a local run (deploy/omsorg.sh does that for `make up` and `make test`).")
+            "for a local run (deploy/omsorg.sh does that for `make up` and `make test`)."
+        )
     if mine is not None and _STRICTNESS[mine] < _STRICTNESS[common]:
         raise ConfigurationRefused(
             f"{own_source}={mine} would loosen {ENVIRONMENT_VARIABLE}={common}: "
-            "it may only agree or be stricter.")
+            "it may only agree or be stricter."
+        )
     chosen = mine if mine is not None and _STRICTNESS[mine] > _STRICTNESS[common] else common
     return cast(Environment, chosen)
 
@@ -65,8 +66,9 @@ def require_development(what: str) -> Environment:
     OMSORG_ENVIRONMENT explicitly says development or test."""
     environment = resolve_environment()
     if environment not in DEVELOPMENT_ENVIRONMENTS:
-        raise ConfigurationRefused(f"{what} must not run with {ENVIRONMENT_VARIABLE}={environment}: "
-                                   "it is for development only.")
+        raise ConfigurationRefused(
+            f"{what} must not run with {ENVIRONMENT_VARIABLE}={environment}: it is for development only."
+        )
     return environment
 
 
@@ -105,8 +107,10 @@ class ServiceSettings(BaseSettings):
     def _environment_from_omsorg_environment(cls, data: Any) -> Any:
         if isinstance(data, dict):
             prefix = str(cls.model_config.get("env_prefix", "")).upper()
-            data = {**data, "environment": resolve_environment(data.get("environment"),
-                                                               f"{prefix}ENVIRONMENT")}
+            data = {
+                **data,
+                "environment": resolve_environment(data.get("environment"), f"{prefix}ENVIRONMENT"),
+            }
         return data
 
     @model_validator(mode="after")
@@ -134,9 +138,12 @@ class ServiceSettings(BaseSettings):
     def _kafka_sasl_needs_credentials(self) -> ServiceSettings:
         if self.kafka_security_protocol.startswith("SASL_"):
             if not self.kafka_sasl_username:
-                raise ValueError(f"kafka_security_protocol={self.kafka_security_protocol} "
-                                 "needs kafka_sasl_username")
+                raise ValueError(
+                    f"kafka_security_protocol={self.kafka_security_protocol} needs kafka_sasl_username"
+                )
             if (self.kafka_sasl_password is None) == (self.kafka_sasl_password_file is None):
-                raise ValueError(f"kafka_security_protocol={self.kafka_security_protocol} needs "
-                                 "kafka_sasl_password or kafka_sasl_password_file (exactly one)")
+                raise ValueError(
+                    f"kafka_security_protocol={self.kafka_security_protocol} needs "
+                    "kafka_sasl_password or kafka_sasl_password_file (exactly one)"
+                )
         return self

@@ -29,16 +29,20 @@ def upgrade() -> None:
         sa.Column("description", sa.Text, nullable=False),
         sa.Column("status", sa.String(40), nullable=False),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
-    op.create_index("ix_incoming_applications_applicant_pnr", "incoming_applications",
-                    ["applicant_pnr"])
+    op.create_index("ix_incoming_applications_applicant_pnr", "incoming_applications", ["applicant_pnr"])
     # The inbox is read newest first, by status: keyset pagination on this index.
-    op.create_index("ix_incoming_applications_status_submitted", "incoming_applications",
-                    ["status", sa.text("submitted_at DESC"), sa.text("id DESC")])
-    op.create_index("ix_incoming_applications_submitted", "incoming_applications",
-                    [sa.text("submitted_at DESC"), sa.text("id DESC")])
+    op.create_index(
+        "ix_incoming_applications_status_submitted",
+        "incoming_applications",
+        ["status", sa.text("submitted_at DESC"), sa.text("id DESC")],
+    )
+    op.create_index(
+        "ix_incoming_applications_submitted",
+        "incoming_applications",
+        [sa.text("submitted_at DESC"), sa.text("id DESC")],
+    )
 
 
 def downgrade() -> None:

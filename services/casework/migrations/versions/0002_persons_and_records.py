@@ -19,10 +19,14 @@ TS = sa.DateTime(timezone=True)
 def upgrade() -> None:
     op.add_column("incoming_applications", sa.Column("record_id", sa.Uuid))
     op.add_column("incoming_applications", sa.Column("linked_at", TS))
-    op.create_index("ix_incoming_applications_entry_submitted", "incoming_applications",
-                    ["entry", sa.text("submitted_at DESC"), sa.text("id DESC")])
-    op.create_index("ix_incoming_applications_categories", "incoming_applications", ["categories"],
-                    postgresql_using="gin")
+    op.create_index(
+        "ix_incoming_applications_entry_submitted",
+        "incoming_applications",
+        ["entry", sa.text("submitted_at DESC"), sa.text("id DESC")],
+    )
+    op.create_index(
+        "ix_incoming_applications_categories", "incoming_applications", ["categories"], postgresql_using="gin"
+    )
     op.create_table(
         "staff",
         sa.Column("id", sa.String(200), primary_key=True),
@@ -35,17 +39,43 @@ def upgrade() -> None:
         "persons",
         sa.Column("id", sa.Uuid, primary_key=True),
         sa.Column("pnr", sa.String(12), nullable=False, unique=True),
-        sa.Column("kundnummer", sa.String(20), nullable=False, unique=True,
-                  server_default=sa.text("nextval('kundnummer_seq')::text")),
+        sa.Column(
+            "kundnummer",
+            sa.String(20),
+            nullable=False,
+            unique=True,
+            server_default=sa.text("nextval('kundnummer_seq')::text"),
+        ),
         sa.Column("name", sa.String(200), nullable=False),
-        *[sa.Column(name, sa.String(length)) for name, length in (
-            ("address_street", 200), ("address_postal_code", 10), ("address_city", 100),
-            ("registered_street", 200), ("registered_postal_code", 10), ("registered_city", 100),
-            ("municipality", 100), ("county", 100), ("phone1", 20), ("phone2", 20), ("phone3", 20),
-            ("email", 254))],
-        *[sa.Column(name, sa.Boolean, nullable=False, server_default=sa.false()) for name in (
-            "protected_identity", "confidentiality_marking", "secret_phone", "interpreter_needed",
-            "messages_enabled", "sms_alerts", "email_alerts")],
+        *[
+            sa.Column(name, sa.String(length))
+            for name, length in (
+                ("address_street", 200),
+                ("address_postal_code", 10),
+                ("address_city", 100),
+                ("registered_street", 200),
+                ("registered_postal_code", 10),
+                ("registered_city", 100),
+                ("municipality", 100),
+                ("county", 100),
+                ("phone1", 20),
+                ("phone2", 20),
+                ("phone3", 20),
+                ("email", 254),
+            )
+        ],
+        *[
+            sa.Column(name, sa.Boolean, nullable=False, server_default=sa.false())
+            for name in (
+                "protected_identity",
+                "confidentiality_marking",
+                "secret_phone",
+                "interpreter_needed",
+                "messages_enabled",
+                "sms_alerts",
+                "email_alerts",
+            )
+        ],
         sa.Column("sms_phone", sa.SmallInteger),
         sa.Column("alert_recipients", sa.String(10), nullable=False, server_default="citizen"),
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
@@ -71,8 +101,9 @@ def upgrade() -> None:
         sa.Column("status", sa.String(40), nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", TS, nullable=False),
-        sa.CheckConstraint("record_type IN ('Ansökan SoL', 'Begäran LSS', 'Förenklad handläggning')",
-                           name="record_type"),
+        sa.CheckConstraint(
+            "record_type IN ('Ansökan SoL', 'Begäran LSS', 'Förenklad handläggning')", name="record_type"
+        ),
     )
     op.create_table(
         "documents",

@@ -14,8 +14,12 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-_COLUMNS = (("approvals", "version"), ("persons", "e_service_version"),
-            ("citizen_contact_details", "mobile_version"), ("citizen_contact_details", "email_version"))
+_COLUMNS = (
+    ("approvals", "version"),
+    ("persons", "e_service_version"),
+    ("citizen_contact_details", "mobile_version"),
+    ("citizen_contact_details", "email_version"),
+)
 
 
 def upgrade() -> None:

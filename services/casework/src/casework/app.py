@@ -13,16 +13,29 @@ from shared.access_log import router as access_log_router
 from shared.contracts import casework as events
 from shared.service_app import ServiceSpec, create_service_app
 
-app = create_service_app(ServiceSpec(
-    name="casework",
-    title="Omsorg casework",
-    description="Caseworkers handle e-applications, persons, intake records and cases.",
-    settings=Settings(),  # type: ignore[call-arg]
-    service_dir=Path(__file__).resolve().parents[2],
-    routers=[e_applications_router, intake_records_router, persons_router, relations_router, staff_router,
-             access_log_router],
-    publishes=[events.ApplicationLinked, events.CaseworkerAssigned, events.EServiceSettingsChanged,
-               events.RelatedPersonApproved, events.RelatedPersonApprovalChanged,
-               events.RelatedPersonApprovalRevoked],
-    subscribe=subscribe,
-))
+app = create_service_app(
+    ServiceSpec(
+        name="casework",
+        title="Omsorg casework",
+        description="Caseworkers handle e-applications, persons, intake records and cases.",
+        settings=Settings(),  # type: ignore[call-arg]
+        service_dir=Path(__file__).resolve().parents[2],
+        routers=[
+            e_applications_router,
+            intake_records_router,
+            persons_router,
+            relations_router,
+            staff_router,
+            access_log_router,
+        ],
+        publishes=[
+            events.ApplicationLinked,
+            events.CaseworkerAssigned,
+            events.EServiceSettingsChanged,
+            events.RelatedPersonApproved,
+            events.RelatedPersonApprovalChanged,
+            events.RelatedPersonApprovalRevoked,
+        ],
+        subscribe=subscribe,
+    )
+)

@@ -7,7 +7,9 @@ from shared.inbox import InboxConsumer
 
 
 def subscribe(consumer: InboxConsumer) -> None:
-    consumer.subscribe(intake.APPLICATIONS_TOPIC,
-                       {intake.ApplicationSubmitted: e_applications.receive_application})
-    consumer.subscribe(intake.CITIZENS_TOPIC,
-                       {intake.ContactDetailsChanged: persons.on_contact_details_changed})
+    consumer.subscribe(
+        intake.APPLICATIONS_TOPIC, {intake.ApplicationSubmitted: e_applications.receive_application}
+    )
+    consumer.subscribe(
+        intake.CITIZENS_TOPIC, {intake.ContactDetailsChanged: persons.on_contact_details_changed}
+    )

@@ -69,8 +69,9 @@ class Person(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     pnr: Mapped[str] = mapped_column(String(12), unique=True)
     # Customer number (kundnummer), from a sequence when the person is created.
-    kundnummer: Mapped[str] = mapped_column(String(20), unique=True,
-                                            server_default=text("nextval('kundnummer_seq')::text"))
+    kundnummer: Mapped[str] = mapped_column(
+        String(20), unique=True, server_default=text("nextval('kundnummer_seq')::text")
+    )
     name: Mapped[str] = mapped_column(String(200))
     # Own address, and the one from the population register (folkbokföringsadress).
     address_street: Mapped[str | None] = mapped_column(String(200))

@@ -29,10 +29,18 @@ CATALOGUE = [
     ("lss_avlosarservice", "Avlösarservice i hemmet", "lss", "Avlösarservice"),
     ("lss_korttidsvistelse", "Korttidsvistelse utanför det egna hemmet", "lss", "Korttidsvistelse LSS"),
     ("lss_korttidstillsyn", "Korttidstillsyn för skolungdom över 12 år", "lss", "Korttidstillsyn"),
-    ("lss_bostad_barn", "Boende i familjehem eller bostad med särskild service för barn eller ungdomar",
-     "lss", "Bostad med särskild service för barn"),
-    ("lss_bostad_vuxen", "Bostad med särskild service för vuxna", "lss",
-     "Bostad med särskild service för vuxen"),
+    (
+        "lss_bostad_barn",
+        "Boende i familjehem eller bostad med särskild service för barn eller ungdomar",
+        "lss",
+        "Bostad med särskild service för barn",
+    ),
+    (
+        "lss_bostad_vuxen",
+        "Bostad med särskild service för vuxna",
+        "lss",
+        "Bostad med särskild service för vuxen",
+    ),
     ("lss_daglig_verksamhet", "Daglig verksamhet", "lss", "Daglig verksamhet"),
     ("meddelande_ifo", "Meddelande IFO", "ifo", "Meddelande"),
     ("ekonomiskt_bistand", "Ekonomiskt bistånd", "ifo", "Ekonomiskt bistånd"),
@@ -51,10 +59,13 @@ def upgrade() -> None:
         sa.Column("sort_order", sa.Integer, nullable=False),
         sa.CheckConstraint("entry IN ('sol', 'lss', 'ifo')", name="entry"),
     )
-    op.bulk_insert(catalogue, [
-        {"code": c, "name": n, "entry": e, "category": k, "sort_order": i}
-        for i, (c, n, e, k) in enumerate(CATALOGUE)
-    ])
+    op.bulk_insert(
+        catalogue,
+        [
+            {"code": c, "name": n, "entry": e, "category": k, "sort_order": i}
+            for i, (c, n, e, k) in enumerate(CATALOGUE)
+        ],
+    )
     op.create_table(
         "applications",
         sa.Column("id", sa.Uuid, primary_key=True),
@@ -63,8 +74,7 @@ def upgrade() -> None:
         sa.Column("entry", sa.String(8), nullable=False),
         sa.Column("description", sa.Text, nullable=False),
         sa.Column("status", sa.String(40), nullable=False),
-        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.CheckConstraint("entry IN ('sol', 'lss')", name="entry"),
         sa.CheckConstraint("length(btrim(description)) > 0", name="description_not_blank"),
     )
@@ -72,8 +82,7 @@ def upgrade() -> None:
     op.create_table(
         "application_services",
         sa.Column("application_id", sa.Uuid, sa.ForeignKey("applications.id"), primary_key=True),
-        sa.Column("service_code", sa.String(64), sa.ForeignKey("catalogue_services.code"),
-                  primary_key=True),
+        sa.Column("service_code", sa.String(64), sa.ForeignKey("catalogue_services.code"), primary_key=True),
         sa.Column("position", sa.Integer, nullable=False),
     )
 

@@ -22,11 +22,14 @@ def upgrade() -> None:
         sa.Column("status", sa.String(40), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index("ix_application_status_history_application_id", "application_status_history",
-                    ["application_id", "at"])
+    op.create_index(
+        "ix_application_status_history_application_id", "application_status_history", ["application_id", "at"]
+    )
     # Applications filed before this revision start their history with their status now.
-    op.execute("INSERT INTO application_status_history (application_id, status, at) "
-               "SELECT id, status, submitted_at FROM applications")
+    op.execute(
+        "INSERT INTO application_status_history (application_id, status, at) "
+        "SELECT id, status, submitted_at FROM applications"
+    )
     op.create_table(
         "citizen_profiles",
         sa.Column("id", sa.Uuid, primary_key=True),

@@ -15,16 +15,23 @@ from shared.contracts.intake import ApplicationSubmitted, ContactDetailsChanged
 from shared.service_app import ServiceSpec, create_service_app
 
 settings = Settings()  # type: ignore[call-arg]
-app = create_service_app(ServiceSpec(
-    name="intake",
-    title="Omsorg intake",
-    description="Citizens apply for elderly care (SoL) and LSS support through the e-service.",
-    settings=settings,
-    service_dir=Path(__file__).resolve().parents[2],
-    routers=[catalogue_router, applications_router, citizens_router, representations_router,
-             access_log_router,
-             login_router],
-    publishes=[ApplicationSubmitted, ContactDetailsChanged],
-    subscribe=subscribe,
-    extra_state={"login": LoginSetup.from_settings(settings)},
-))
+app = create_service_app(
+    ServiceSpec(
+        name="intake",
+        title="Omsorg intake",
+        description="Citizens apply for elderly care (SoL) and LSS support through the e-service.",
+        settings=settings,
+        service_dir=Path(__file__).resolve().parents[2],
+        routers=[
+            catalogue_router,
+            applications_router,
+            citizens_router,
+            representations_router,
+            access_log_router,
+            login_router,
+        ],
+        publishes=[ApplicationSubmitted, ContactDetailsChanged],
+        subscribe=subscribe,
+        extra_state={"login": LoginSetup.from_settings(settings)},
+    )
+)

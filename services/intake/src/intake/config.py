@@ -49,11 +49,15 @@ class Settings(ServiceSettings):
     @model_validator(mode="after")
     def _eid_backend_fits_environment(self) -> Settings:
         if self.eid_backend == "simulator" and self.environment not in DEVELOPMENT_ENVIRONMENTS:
-            raise ValueError(f"the e-ID simulator must not run in {self.environment}: "
-                             "set INTAKE_EID_BACKEND=bankid")
+            raise ValueError(
+                f"the e-ID simulator must not run in {self.environment}: set INTAKE_EID_BACKEND=bankid"
+            )
         if self.eid_backend == "bankid":
-            missing = [name for name in ("bankid_cert_file", "bankid_key_file", "bankid_ca_file")
-                       if getattr(self, name) is None]
+            missing = [
+                name
+                for name in ("bankid_cert_file", "bankid_key_file", "bankid_ca_file")
+                if getattr(self, name) is None
+            ]
             if missing:
                 raise ValueError(f"the bankid e-ID backend needs {', '.join(missing)}")
             if not self.bankid_base_url.startswith("https://"):

@@ -9,10 +9,13 @@ from shared.inbox import InboxConsumer
 
 def subscribe(consumer: InboxConsumer) -> None:
     # One subscription per topic: two in one consumer group would split its partitions.
-    consumer.subscribe(cw.PERSONS_TOPIC, {
-        cw.RelatedPersonApproved: representations.on_approved,
-        cw.RelatedPersonApprovalChanged: representations.on_approved,
-        cw.RelatedPersonApprovalRevoked: representations.on_revoked,
-    })
+    consumer.subscribe(
+        cw.PERSONS_TOPIC,
+        {
+            cw.RelatedPersonApproved: representations.on_approved,
+            cw.RelatedPersonApprovalChanged: representations.on_approved,
+            cw.RelatedPersonApprovalRevoked: representations.on_revoked,
+        },
+    )
     consumer.subscribe(cw.APPLICATIONS_TOPIC, {cw.ApplicationLinked: applications.on_linked})
     consumer.subscribe(cw.CASES_TOPIC, {cw.CaseworkerAssigned: citizens.on_caseworker_assigned})

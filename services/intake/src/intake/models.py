@@ -43,9 +43,11 @@ class Application(Base):
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     services: Mapped[list[ApplicationService]] = relationship(
-        lazy="raise", order_by="ApplicationService.position", cascade="all, delete-orphan")
+        lazy="raise", order_by="ApplicationService.position", cascade="all, delete-orphan"
+    )
     history: Mapped[list[StatusChange]] = relationship(
-        lazy="raise", order_by="StatusChange.at", cascade="all, delete-orphan")
+        lazy="raise", order_by="StatusChange.at", cascade="all, delete-orphan"
+    )
 
 
 class ApplicationService(Base):

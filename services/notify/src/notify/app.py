@@ -5,10 +5,12 @@ from pathlib import Path
 from notify.config import Settings
 from shared.service_app import ServiceSpec, create_service_app
 
-app = create_service_app(ServiceSpec(
-    name="notify",
-    title="Omsorg notify",
-    description="SMS and e-mail alerts to citizens and related persons, without confidential content.",
-    settings=Settings(),  # type: ignore[call-arg]
-    service_dir=Path(__file__).resolve().parents[2],
-))
+app = create_service_app(
+    ServiceSpec(
+        name="notify",
+        title="Omsorg notify",
+        description="SMS and e-mail alerts to citizens and related persons, without confidential content.",
+        settings=Settings(),  # type: ignore[call-arg]
+        service_dir=Path(__file__).resolve().parents[2],
+    )
+)

@@ -5,10 +5,12 @@ from pathlib import Path
 from provider.config import Settings
 from shared.service_app import ServiceSpec, create_service_app
 
-app = create_service_app(ServiceSpec(
-    name="provider",
-    title="Omsorg provider",
-    description="Care providers confirm orders, start and end executions and report absence.",
-    settings=Settings(),  # type: ignore[call-arg]
-    service_dir=Path(__file__).resolve().parents[2],
-))
+app = create_service_app(
+    ServiceSpec(
+        name="provider",
+        title="Omsorg provider",
+        description="Care providers confirm orders, start and end executions and report absence.",
+        settings=Settings(),  # type: ignore[call-arg]
+        service_dir=Path(__file__).resolve().parents[2],
+    )
+)

@@ -45,8 +45,11 @@ def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
         return key
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     path.chmod(0o600)
     return key
 
@@ -88,16 +91,22 @@ class TokenResponse(BaseModel):
     expires_in: int = TOKEN_SECONDS
 
 
-app = FastAPI(title="Omsorg DEVELOPMENT token issuer",
-              description="Development only. Issues tokens shaped like the municipality IdP's.")
+app = FastAPI(
+    title="Omsorg DEVELOPMENT token issuer",
+    description="Development only. Issues tokens shaped like the municipality IdP's.",
+)
 install_problem_handlers(app)
 
 
 @app.get("/.well-known/openid-configuration")
 async def discovery() -> dict[str, Any]:
     """OIDC discovery document."""
-    return {"issuer": ISSUER, "jwks_uri": f"{ISSUER}/jwks.json", "token_endpoint": f"{ISSUER}/token",
-            "id_token_signing_alg_values_supported": ["RS256"]}
+    return {
+        "issuer": ISSUER,
+        "jwks_uri": f"{ISSUER}/jwks.json",
+        "token_endpoint": f"{ISSUER}/token",
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }
 
 
 @app.get("/jwks.json")
@@ -112,8 +121,13 @@ async def token(request: TokenRequest) -> TokenResponse:
     """Sign a token for the role and claims asked for."""
     now = int(time.time())
     claims: dict[str, Any] = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": request.sub, "name": request.name,
-        "roles": sorted({request.role, *request.extra_roles}), "iat": now, "exp": now + TOKEN_SECONDS,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": request.sub,
+        "name": request.name,
+        "roles": sorted({request.role, *request.extra_roles}),
+        "iat": now,
+        "exp": now + TOKEN_SECONDS,
         "acr": "loa3" if request.role == Role.CITIZEN else "loa2",
     }
     if request.pnr:

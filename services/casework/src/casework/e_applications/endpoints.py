@@ -17,7 +17,8 @@ router = APIRouter(tags=["e-applications"])
 
 @router.get("/e-applications", responses=problem_responses(InvalidInput, NotAuthenticated, NotAllowed))
 async def list_e_applications(
-    user: Caseworker, session: Session,
+    user: Caseworker,
+    session: Session,
     status: Annotated[str | None, Query(max_length=40, description="Ny or Kopplad")] = None,
     entry: Annotated[Entry | None, Query(description="entry point: sol or lss")] = None,
     category: Annotated[str | None, Query(max_length=100, description="Insatskategori")] = None,
@@ -25,13 +26,16 @@ async def list_e_applications(
     after: Annotated[str | None, Query(max_length=200, description="cursor from `next`")] = None,
 ) -> IncomingApplicationPage:
     """Incoming e-applications, newest first, for any caseworker."""
-    return await service.list_inbox(session, user, status=status, entry=entry, category=category,
-                                    limit=limit, after=after)
+    return await service.list_inbox(
+        session, user, status=status, entry=entry, category=category, limit=limit, after=after
+    )
 
 
-@router.get("/e-applications/{application_id}",
-            responses=problem_responses(NotAuthenticated, NotAllowed, NotFound))
-async def get_e_application(application_id: uuid.UUID, user: Caseworker, session: Session
-                            ) -> IncomingApplicationDetail:
+@router.get(
+    "/e-applications/{application_id}", responses=problem_responses(NotAuthenticated, NotAllowed, NotFound)
+)
+async def get_e_application(
+    application_id: uuid.UUID, user: Caseworker, session: Session
+) -> IncomingApplicationDetail:
     """One e-application with the applicant's text, as the link dialog shows it."""
     return await service.get_application(session, user, application_id)

@@ -19,16 +19,24 @@ async def add_if_new(session: AsyncSession, values: dict[str, object]) -> bool:
     return result.scalar_one_or_none() is not None
 
 
-async def get(session: AsyncSession, application_id: uuid.UUID, *, for_update: bool = False
-              ) -> IncomingApplication | None:
+async def get(
+    session: AsyncSession, application_id: uuid.UUID, *, for_update: bool = False
+) -> IncomingApplication | None:
     query = select(IncomingApplication).where(IncomingApplication.id == application_id)
     if for_update:
         query = query.with_for_update()
     return (await session.scalars(query)).one_or_none()
 
 
-async def page(session: AsyncSession, *, status: str | None, entry: str | None, category: str | None,
-               limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[IncomingApplication]:
+async def page(
+    session: AsyncSession,
+    *,
+    status: str | None,
+    entry: str | None,
+    category: str | None,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> list[IncomingApplication]:
     """Newest first; keyset on (submitted_at, id) so pages stay stable while new ones arrive."""
     query: Select[tuple[IncomingApplication]] = select(IncomingApplication)
     if status:
@@ -38,8 +46,8 @@ async def page(session: AsyncSession, *, status: str | None, entry: str | None, 
     if category:
         query = query.where(IncomingApplication.categories.contains([category]))
     if after:
-        query = query.where(tuple_(IncomingApplication.submitted_at, IncomingApplication.id)
-                            < tuple_(*after))
-    query = query.order_by(IncomingApplication.submitted_at.desc(),
-                           IncomingApplication.id.desc()).limit(limit)
+        query = query.where(tuple_(IncomingApplication.submitted_at, IncomingApplication.id) < tuple_(*after))
+    query = query.order_by(IncomingApplication.submitted_at.desc(), IncomingApplication.id.desc()).limit(
+        limit
+    )
     return list(await session.scalars(query))

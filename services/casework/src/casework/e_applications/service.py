@@ -25,25 +25,34 @@ from shared.problems import InvalidInput, NotFound
 STATUS_NEW = "Ny"
 
 
-async def receive_application(session: AsyncSession, event: ApplicationSubmitted,
-                              envelope: Envelope) -> None:
+async def receive_application(session: AsyncSession, event: ApplicationSubmitted, envelope: Envelope) -> None:
     """Put a submitted application into the inbox with status Ny."""
-    added = await repository.add_if_new(session, {
-        "id": event.application_id,
-        "applicant_pnr": str(event.applicant.pnr),
-        "applicant_name": event.applicant.name,
-        "entry": event.entry,
-        "services": [s.model_dump() for s in event.services],
-        "categories": list(dict.fromkeys(s.category for s in event.services)),
-        "description": event.description,
-        "status": STATUS_NEW,
-        "submitted_at": event.submitted_at,
-    })
+    added = await repository.add_if_new(
+        session,
+        {
+            "id": event.application_id,
+            "applicant_pnr": str(event.applicant.pnr),
+            "applicant_name": event.applicant.name,
+            "entry": event.entry,
+            "services": [s.model_dump() for s in event.services],
+            "categories": list(dict.fromkeys(s.category for s in event.services)),
+            "description": event.description,
+            "status": STATUS_NEW,
+            "submitted_at": event.submitted_at,
+        },
+    )
     if added:
-        await audit.record(session, audit.AuditEntry(
-            actor=f"event:{envelope.source}", actor_role="system", action="create",
-            object_type="incoming_application", object_id=str(event.application_id),
-            subject_pnr=str(event.applicant.pnr)))
+        await audit.record(
+            session,
+            audit.AuditEntry(
+                actor=f"event:{envelope.source}",
+                actor_role="system",
+                action="create",
+                object_type="incoming_application",
+                object_id=str(event.application_id),
+                subject_pnr=str(event.applicant.pnr),
+            ),
+        )
 
 
 def encode_cursor(submitted_at: datetime, id_: uuid.UUID) -> str:
@@ -61,35 +70,86 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidInput("The 'after' cursor is not one this API gave out.") from None
 
 
-async def list_inbox(session: AsyncSession, user: User, *, status: str | None, entry: str | None,
-                     category: str | None, limit: int, after: str | None) -> IncomingApplicationPage:
+async def list_inbox(
+    session: AsyncSession,
+    user: User,
+    *,
+    status: str | None,
+    entry: str | None,
+    category: str | None,
+    limit: int,
+    after: str | None,
+) -> IncomingApplicationPage:
     """A page of the inbox, newest first; every caseworker sees every application."""
-    rows = await repository.page(session, status=status, entry=entry, category=category, limit=limit + 1,
-                                 after=decode_cursor(after) if after else None)
+    rows = await repository.page(
+        session,
+        status=status,
+        entry=entry,
+        category=category,
+        limit=limit + 1,
+        after=decode_cursor(after) if after else None,
+    )
     more = len(rows) > limit
     rows = rows[:limit]
-    await audit.record_many(session, (audit.AuditEntry(
-        actor=user.sub, actor_role="caseworker", action="list", object_type="incoming_application",
-        object_id=str(r.id), subject_pnr=r.applicant_pnr) for r in rows))
-    items = [IncomingApplicationOut(
-        id=r.id, personnummer=r.applicant_pnr, name=r.applicant_name, entry=r.entry,  # type: ignore[arg-type]
-        categories=r.categories, services=r.services,  # type: ignore[arg-type]
-        status=r.status, submitted_at=r.submitted_at) for r in rows]
+    await audit.record_many(
+        session,
+        (
+            audit.AuditEntry(
+                actor=user.sub,
+                actor_role="caseworker",
+                action="list",
+                object_type="incoming_application",
+                object_id=str(r.id),
+                subject_pnr=r.applicant_pnr,
+            )
+            for r in rows
+        ),
+    )
+    items = [
+        IncomingApplicationOut(
+            id=r.id,
+            personnummer=r.applicant_pnr,
+            name=r.applicant_name,
+            entry=r.entry,  # type: ignore[arg-type]
+            categories=r.categories,
+            services=r.services,  # type: ignore[arg-type]
+            status=r.status,
+            submitted_at=r.submitted_at,
+        )
+        for r in rows
+    ]
     next_cursor = encode_cursor(rows[-1].submitted_at, rows[-1].id) if more and rows else None
     return IncomingApplicationPage(items=items, next=next_cursor)
 
 
-async def get_application(session: AsyncSession, user: User, application_id: uuid.UUID
-                          ) -> IncomingApplicationDetail:
+async def get_application(
+    session: AsyncSession, user: User, application_id: uuid.UUID
+) -> IncomingApplicationDetail:
     """One e-application with the applicant's text; any caseworker may read it (CW-1)."""
     r = await repository.get(session, application_id)
     if r is None:
         raise NotFound("There is no such e-application.")
-    await audit.record(session, audit.AuditEntry(
-        actor=user.sub, actor_role="caseworker", action="read", object_type="incoming_application",
-        object_id=str(r.id), subject_pnr=r.applicant_pnr))
+    await audit.record(
+        session,
+        audit.AuditEntry(
+            actor=user.sub,
+            actor_role="caseworker",
+            action="read",
+            object_type="incoming_application",
+            object_id=str(r.id),
+            subject_pnr=r.applicant_pnr,
+        ),
+    )
     return IncomingApplicationDetail(
-        id=r.id, personnummer=r.applicant_pnr, name=r.applicant_name, entry=r.entry,  # type: ignore[arg-type]
-        categories=r.categories, services=r.services,  # type: ignore[arg-type]
-        status=r.status, submitted_at=r.submitted_at, description=r.description,
-        record_id=r.record_id, linked_at=r.linked_at)
+        id=r.id,
+        personnummer=r.applicant_pnr,
+        name=r.applicant_name,
+        entry=r.entry,  # type: ignore[arg-type]
+        categories=r.categories,
+        services=r.services,  # type: ignore[arg-type]
+        status=r.status,
+        submitted_at=r.submitted_at,
+        description=r.description,
+        record_id=r.record_id,
+        linked_at=r.linked_at,
+    )

@@ -21,10 +21,14 @@ router = APIRouter(tags=["intake records"])
 _ON_OBJECT = problem_responses(NotAuthenticated, NotAllowed, NotFound)
 
 
-@router.post("/e-applications/{application_id}/link", status_code=status.HTTP_201_CREATED,
-             responses={**_ON_OBJECT, **problem_responses(InvalidInput, Conflict)})
-async def link_application(application_id: uuid.UUID, form: LinkApplication, user: Caseworker,
-                           session: Session) -> LinkResult:
+@router.post(
+    "/e-applications/{application_id}/link",
+    status_code=status.HTTP_201_CREATED,
+    responses={**_ON_OBJECT, **problem_responses(InvalidInput, Conflict)},
+)
+async def link_application(
+    application_id: uuid.UUID, form: LinkApplication, user: Caseworker, session: Session
+) -> LinkResult:
     """Link an e-application into a new intake record (Koppla ansökan)."""
     return await service.link_application(session, user, application_id, form)
 
@@ -42,16 +46,19 @@ async def get_intake_record(record_id: uuid.UUID, user: Caseworker, session: Ses
 
 
 @router.get("/persons/{person_id}/intake-records", responses=_ON_OBJECT)
-async def person_intake_records(person_id: uuid.UUID, user: Caseworker, session: Session
-                                ) -> list[IntakeRecordOut]:
+async def person_intake_records(
+    person_id: uuid.UUID, user: Caseworker, session: Session
+) -> list[IntakeRecordOut]:
     """The person's intake records in your units."""
     return await service.records_of_person(session, user, person_id)
 
 
-@router.get("/documents/{document_id}", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}}, **_ON_OBJECT})
+@router.get(
+    "/documents/{document_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **_ON_OBJECT},
+)
 async def get_document(document_id: uuid.UUID, user: Caseworker, session: Session) -> Response:
     """A document's content, e.g. the application PDF under Dokumentation."""
     document = await service.get_document(session, user, document_id)
-    return Response(document.content, media_type=document.content_type,
-                    headers={"cache-control": "no-store"})
+    return Response(document.content, media_type=document.content_type, headers={"cache-control": "no-store"})

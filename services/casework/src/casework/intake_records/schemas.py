@@ -12,8 +12,17 @@ MAX_LSS_SERVICES = 10
 MAX_DOCUMENTS = 1000  # per intake record, in a response
 
 # "Från vem": who brought the matter to the municipality.
-FromWhom = Literal["Den enskilde", "Anhörig", "Närstående", "God man", "Förvaltare", "Vårdnadshavare",
-                   "Sjukvården", "Annan myndighet", "Övrigt"]
+FromWhom = Literal[
+    "Den enskilde",
+    "Anhörig",
+    "Närstående",
+    "God man",
+    "Förvaltare",
+    "Vårdnadshavare",
+    "Sjukvården",
+    "Annan myndighet",
+    "Övrigt",
+]
 # "Aktualiseringssätt": how it came in; an e-application is always "E-ansökan".
 Channel = Literal["E-ansökan", "Telefon", "Brev", "Besök", "Övrigt"]
 
@@ -25,18 +34,24 @@ class LinkApplication(BaseModel):
 
     record_type: RecordType = Field(description="Aktualiseringstyp")
     lss_services: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
-        default_factory=list, max_length=MAX_LSS_SERVICES,
-        description="LSS 9 § services; required with Begäran LSS")
+        default_factory=list,
+        max_length=MAX_LSS_SERVICES,
+        description="LSS 9 § services; required with Begäran LSS",
+    )
     caseworker_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        description="Handläggare: see GET /caseworkers?unit=")
+        description="Handläggare: see GET /caseworkers?unit="
+    )
     unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
-        description="Organisation")
+        description="Organisation"
+    )
     from_whom: FromWhom = Field(description="Från vem")
     channel: Channel = Field(default="E-ansökan", description="Aktualiseringssätt")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
-        Field(default=None, description="Orsak"))
+        Field(default=None, description="Orsak")
+    )
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)] | None = Field(
-        default=None, description="Anteckning; defaults to the applicant's text")
+        default=None, description="Anteckning; defaults to the applicant's text"
+    )
 
 
 class DocumentOut(BaseModel):

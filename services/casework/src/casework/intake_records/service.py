@@ -37,20 +37,30 @@ STATUS_FOR_CITIZEN = "Mottagen"  # what the applicant sees in Mina sidor
 
 
 def _entry(user: User, action: str, object_type: str, object_id: uuid.UUID, pnr: str) -> audit.AuditEntry:
-    return audit.AuditEntry(actor=user.sub, actor_role="caseworker", action=action,
-                            object_type=object_type, object_id=str(object_id), subject_pnr=pnr)
+    return audit.AuditEntry(
+        actor=user.sub,
+        actor_role="caseworker",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        subject_pnr=pnr,
+    )
 
 
 def _check_lss(form: LinkApplication) -> list[str]:
     services = list(dict.fromkeys(form.lss_services))
     if form.record_type == "Begäran LSS":
         if not services:
-            raise InvalidInput("Begäran LSS needs at least one of the LSS services (LSS 9 §).",
-                               field="lss_services")
+            raise InvalidInput(
+                "Begäran LSS needs at least one of the LSS services (LSS 9 §).", field="lss_services"
+            )
         unknown = [s for s in services if s not in LSS_SERVICES]
         if unknown:
-            raise InvalidInput(f"Not an LSS service: {', '.join(unknown)}.", field="lss_services",
-                               allowed=sorted(LSS_SERVICES))
+            raise InvalidInput(
+                f"Not an LSS service: {', '.join(unknown)}.",
+                field="lss_services",
+                allowed=sorted(LSS_SERVICES),
+            )
     elif services:
         raise InvalidInput("LSS services are chosen only with Begäran LSS.", field="lss_services")
     return services
@@ -58,14 +68,19 @@ def _check_lss(form: LinkApplication) -> list[str]:
 
 def _document_of(application: IncomingApplication) -> ApplicationDocument:
     return ApplicationDocument(
-        application_id=str(application.id), entry=application.entry,
-        applicant_name=application.applicant_name, applicant_pnr=application.applicant_pnr,
-        services=[s["name"] for s in application.services], description=application.description,
-        submitted_at=application.submitted_at)
+        application_id=str(application.id),
+        entry=application.entry,
+        applicant_name=application.applicant_name,
+        applicant_pnr=application.applicant_pnr,
+        services=[s["name"] for s in application.services],
+        description=application.description,
+        submitted_at=application.submitted_at,
+    )
 
 
-async def link_application(session: AsyncSession, user: User, application_id: uuid.UUID,
-                           form: LinkApplication) -> LinkResult:
+async def link_application(
+    session: AsyncSession, user: User, application_id: uuid.UUID, form: LinkApplication
+) -> LinkResult:
     """Link an e-application into a new intake record (Koppla ansökan)."""
     lss_services = _check_lss(form)
     application = await inbox.get(session, application_id)
@@ -81,66 +96,134 @@ async def link_application(session: AsyncSession, user: User, application_id: uu
     await session.refresh(application, with_for_update=True)
     entry = _entry(user, "link", "incoming_application", application.id, application.applicant_pnr)
     if form.unit not in user.units:
-        raise await audit.refuse(session, entry, NotAllowed(
-            "You can create intake records only in your own units."))
+        raise await audit.refuse(
+            session, entry, NotAllowed("You can create intake records only in your own units.")
+        )
     if application.record_id is not None:
-        raise Conflict("This e-application is already linked to an intake record.",
-                       record_id=str(application.record_id))
+        raise Conflict(
+            "This e-application is already linked to an intake record.", record_id=str(application.record_id)
+        )
     caseworker = await staff.caseworker_of_unit(session, form.caseworker_id, form.unit)
     if caseworker is None:
-        raise InvalidInput("The chosen caseworker (Handläggare) is not a caseworker of that organisation.",
-                           field="caseworker_id")
+        raise InvalidInput(
+            "The chosen caseworker (Handläggare) is not a caseworker of that organisation.",
+            field="caseworker_id",
+        )
 
     now = datetime.now(UTC)
-    person, created = await persons.find_or_create(session, application.applicant_pnr,
-                                                    application.applicant_name)
+    person, created = await persons.find_or_create(
+        session, application.applicant_pnr, application.applicant_name
+    )
     if created:
         await adopt_citizen_contacts(session, person)
     record = IntakeRecord(
-        id=uuid.uuid4(), person_id=person.id, application_id=application.id, record_type=form.record_type,
-        lss_services=lss_services, caseworker_id=caseworker.id, caseworker_name=caseworker.name,
-        unit=form.unit, from_whom=form.from_whom, channel=form.channel, reason=form.reason,
-        note=form.note if form.note else application.description, status=STATUS_NEW_RECORD,
-        created_by=user.sub, created_at=now)
+        id=uuid.uuid4(),
+        person_id=person.id,
+        application_id=application.id,
+        record_type=form.record_type,
+        lss_services=lss_services,
+        caseworker_id=caseworker.id,
+        caseworker_name=caseworker.name,
+        unit=form.unit,
+        from_whom=form.from_whom,
+        channel=form.channel,
+        reason=form.reason,
+        note=form.note if form.note else application.description,
+        status=STATUS_NEW_RECORD,
+        created_by=user.sub,
+        created_at=now,
+    )
     if rendered is None or rendered[0] != _document_of(application):
         # Rare: the e-application changed since the unlocked read; render what is filed.
         rendered = _document_of(application), await render_off_loop(_document_of(application))
     pdf = rendered[1]
-    document = Document(id=uuid.uuid4(), person_id=person.id, record_id=record.id, doc_type="E-ansökan",
-                        title="Ansökan", content_type="application/pdf", content=pdf, created_at=now)
+    document = Document(
+        id=uuid.uuid4(),
+        person_id=person.id,
+        record_id=record.id,
+        doc_type="E-ansökan",
+        title="Ansökan",
+        content_type="application/pdf",
+        content=pdf,
+        created_at=now,
+    )
     repository.add(session, record)
     await session.flush()  # the record before its document (foreign key)
     repository.add(session, document)
     application.record_id, application.linked_at, application.status = record.id, now, STATUS_LINKED
 
-    await add_event(session, ApplicationLinked(
-        application_id=application.id, record_id=record.id, person_id=person.id,
-        citizen_pnr=person.pnr, record_type=form.record_type,  # type: ignore[arg-type]
-        status=STATUS_FOR_CITIZEN, linked_at=now), SOURCE)
-    await add_event(session, CaseworkerAssigned(
-        record_id=record.id, person_id=person.id, citizen_pnr=person.pnr,  # type: ignore[arg-type]
-        caseworker_id=caseworker.id, caseworker_name=caseworker.name, unit=form.unit, assigned_at=now),
-        SOURCE)
+    await add_event(
+        session,
+        ApplicationLinked(
+            application_id=application.id,
+            record_id=record.id,
+            person_id=person.id,
+            citizen_pnr=person.pnr,
+            record_type=form.record_type,  # type: ignore[arg-type]
+            status=STATUS_FOR_CITIZEN,
+            linked_at=now,
+        ),
+        SOURCE,
+    )
+    await add_event(
+        session,
+        CaseworkerAssigned(
+            record_id=record.id,
+            person_id=person.id,
+            citizen_pnr=person.pnr,  # type: ignore[arg-type]
+            caseworker_id=caseworker.id,
+            caseworker_name=caseworker.name,
+            unit=form.unit,
+            assigned_at=now,
+        ),
+        SOURCE,
+    )
     await audit.record(
-        session, entry,
+        session,
+        entry,
         *([_entry(user, "create", "person", person.id, person.pnr)] if created else []),
         _entry(user, "create", "intake_record", record.id, person.pnr),
-        _entry(user, "create", "document", document.id, person.pnr))
+        _entry(user, "create", "document", document.id, person.pnr),
+    )
     await session.flush()
-    return LinkResult(record_id=record.id, person_id=person.id, kundnummer=person.kundnummer,
-                      person_created=created)
+    return LinkResult(
+        record_id=record.id, person_id=person.id, kundnummer=person.kundnummer, person_created=created
+    )
 
 
 async def _out(session: AsyncSession, records: list[tuple[IntakeRecord, Person]]) -> list[IntakeRecordOut]:
     documents = await repository.documents_of(session, [r.id for r, _ in records])
-    return [IntakeRecordOut(
-        id=r.id, person_id=r.person_id, person_name=p.name, application_id=r.application_id,
-        record_type=r.record_type, lss_services=r.lss_services, caseworker_id=r.caseworker_id,
-        caseworker_name=r.caseworker_name, unit=r.unit, from_whom=r.from_whom, channel=r.channel,
-        reason=r.reason, note=r.note, status=r.status, created_at=r.created_at,
-        documents=[DocumentOut(id=d.id, doc_type=d.doc_type, title=d.title, content_type=d.content_type,
-                               created_at=d.created_at) for d in documents if d.record_id == r.id])
-        for r, p in records]
+    return [
+        IntakeRecordOut(
+            id=r.id,
+            person_id=r.person_id,
+            person_name=p.name,
+            application_id=r.application_id,
+            record_type=r.record_type,
+            lss_services=r.lss_services,
+            caseworker_id=r.caseworker_id,
+            caseworker_name=r.caseworker_name,
+            unit=r.unit,
+            from_whom=r.from_whom,
+            channel=r.channel,
+            reason=r.reason,
+            note=r.note,
+            status=r.status,
+            created_at=r.created_at,
+            documents=[
+                DocumentOut(
+                    id=d.id,
+                    doc_type=d.doc_type,
+                    title=d.title,
+                    content_type=d.content_type,
+                    created_at=d.created_at,
+                )
+                for d in documents
+                if d.record_id == r.id
+            ],
+        )
+        for r, p in records
+    ]
 
 
 async def new_records(session: AsyncSession, user: User) -> list[IntakeRecordOut]:
@@ -152,9 +235,14 @@ async def new_records(session: AsyncSession, user: User) -> list[IntakeRecordOut
     return await _out(session, rows)
 
 
-async def _reach_record(session: AsyncSession, user: User, record_id: uuid.UUID, action: str,
-                        object_type: str = "intake_record", object_id: uuid.UUID | None = None
-                        ) -> tuple[IntakeRecord, Person]:
+async def _reach_record(
+    session: AsyncSession,
+    user: User,
+    record_id: uuid.UUID,
+    action: str,
+    object_type: str = "intake_record",
+    object_id: uuid.UUID | None = None,
+) -> tuple[IntakeRecord, Person]:
     record = await repository.get(session, record_id)
     if record is None:
         raise NotFound("There is no such intake record.")
@@ -173,8 +261,7 @@ async def get_record(session: AsyncSession, user: User, record_id: uuid.UUID) ->
     return (await _out(session, [(record, person)]))[0]
 
 
-async def records_of_person(session: AsyncSession, user: User, person_id: uuid.UUID
-                            ) -> list[IntakeRecordOut]:
+async def records_of_person(session: AsyncSession, user: User, person_id: uuid.UUID) -> list[IntakeRecordOut]:
     """The person's intake records in the caseworker's units."""
     person = await reach_person(session, user, person_id, "list", "intake_record")
     records = [r for r in await repository.for_person(session, person_id) if r.unit in user.units]

@@ -15,19 +15,32 @@ from shared.auth import Role, User
 from shared.problems import NotAllowed, NotFound
 
 
-async def reach_person(session: AsyncSession, user: User, person_id: uuid.UUID, action: str,
-                       object_type: str = "person", object_id: str | None = None,
-                       *, for_update: bool = False) -> Person:
+async def reach_person(
+    session: AsyncSession,
+    user: User,
+    person_id: uuid.UUID,
+    action: str,
+    object_type: str = "person",
+    object_id: str | None = None,
+    *,
+    for_update: bool = False,
+) -> Person:
     """The person, if the caseworker's units hold one of their intake records; audited."""
     person = await repository.get(session, person_id, for_update=for_update)
     if person is None:
         raise NotFound("There is no such person.")
-    entry = audit.AuditEntry(actor=user.sub, actor_role="caseworker", action=action,
-                             object_type=object_type, object_id=object_id or str(person_id),
-                             subject_pnr=person.pnr)
+    entry = audit.AuditEntry(
+        actor=user.sub,
+        actor_role="caseworker",
+        action=action,
+        object_type=object_type,
+        object_id=object_id or str(person_id),
+        subject_pnr=person.pnr,
+    )
     if not await repository.units_of(session, person_id) & set(user.units):
-        raise await audit.refuse(session, entry, NotAllowed(
-            "This person has no intake record in any of your units."))
+        raise await audit.refuse(
+            session, entry, NotAllowed("This person has no intake record in any of your units.")
+        )
     await audit.record(session, entry)
     return person
 

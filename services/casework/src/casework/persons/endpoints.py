@@ -41,16 +41,19 @@ async def get_person(person_id: uuid.UUID, user: Caseworker, session: Session) -
 
 
 @router.patch("/persons/{person_id}", responses={**_ON_PERSON, **problem_responses(InvalidInput)})
-async def update_person(person_id: uuid.UUID, update: PersonUpdate, user: Caseworker, session: Session
-                        ) -> PersonOut:
+async def update_person(
+    person_id: uuid.UUID, update: PersonUpdate, user: Caseworker, session: Session
+) -> PersonOut:
     """Change the person record: name, addresses, phones, e-mail, markers."""
     return await service.update_person(session, user, person_id, update)
 
 
-@router.put("/persons/{person_id}/e-service",
-            responses={**_ON_PERSON, **problem_responses(InvalidInput, Conflict)})
-async def set_e_service(person_id: uuid.UUID, update: EServiceUpdate, user: Caseworker, session: Session
-                        ) -> PersonOut:
+@router.put(
+    "/persons/{person_id}/e-service", responses={**_ON_PERSON, **problem_responses(InvalidInput, Conflict)}
+)
+async def set_e_service(
+    person_id: uuid.UUID, update: EServiceUpdate, user: Caseworker, session: Session
+) -> PersonOut:
     """Activate or change the e-service: message function, SMS and e-mail alerts."""
     return await service.set_e_service(session, user, person_id, update)
 

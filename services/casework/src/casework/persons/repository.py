@@ -35,8 +35,11 @@ async def by_pnr(session: AsyncSession, pnr: str, *, for_update: bool = False) -
 async def find_or_create(session: AsyncSession, pnr: str, name: str) -> tuple[Person, bool]:
     """The person with this personnummer, created if new; safe under concurrent links."""
     inserted = await session.execute(
-        insert(Person).values(id=uuid.uuid4(), pnr=pnr, name=name)
-        .on_conflict_do_nothing(index_elements=["pnr"]).returning(Person.id))
+        insert(Person)
+        .values(id=uuid.uuid4(), pnr=pnr, name=name)
+        .on_conflict_do_nothing(index_elements=["pnr"])
+        .returning(Person.id)
+    )
     created = inserted.scalar_one_or_none() is not None
     person = await by_pnr(session, pnr, for_update=True)
     assert person is not None
@@ -51,13 +54,21 @@ async def units_of(session: AsyncSession, person_id: uuid.UUID) -> set[str]:
 
 
 async def has_intake_record(session: AsyncSession, person_id: uuid.UUID) -> bool:
-    count = await session.scalar(select(func.count()).select_from(IntakeRecord)
-                                 .where(IntakeRecord.person_id == person_id))
+    count = await session.scalar(
+        select(func.count()).select_from(IntakeRecord).where(IntakeRecord.person_id == person_id)
+    )
     return bool(count)
 
 
-async def search(session: AsyncSession, units: list[str], *, pnr: str | None = None,
-                 kundnummer: str | None = None, name: str | None = None, limit: int = 50) -> list[Person]:
+async def search(
+    session: AsyncSession,
+    units: list[str],
+    *,
+    pnr: str | None = None,
+    kundnummer: str | None = None,
+    name: str | None = None,
+    limit: int = 50,
+) -> list[Person]:
     """Persons with an intake record in one of `units` matching one criterion."""
     in_units = select(IntakeRecord.person_id).where(IntakeRecord.unit.in_(units))
     query = select(Person).where(Person.id.in_(in_units))
@@ -73,30 +84,45 @@ async def search(session: AsyncSession, units: list[str], *, pnr: str | None = N
 
 async def alerted_relations(session: AsyncSession, person_id: uuid.UUID, today: date) -> list[Relation]:
     """Relations valid today with an alert flag set: a former god man is not alerted."""
-    query = (select(Relation).where(Relation.person_id == person_id)
-             .where(Relation.sms_alerts | Relation.email_alerts)
-             .where(Relation.valid_from <= today)
-             .where(or_(Relation.valid_to.is_(None), Relation.valid_to >= today))
-             .order_by(Relation.created_at))
+    query = (
+        select(Relation)
+        .where(Relation.person_id == person_id)
+        .where(Relation.sms_alerts | Relation.email_alerts)
+        .where(Relation.valid_from <= today)
+        .where(or_(Relation.valid_to.is_(None), Relation.valid_to >= today))
+        .order_by(Relation.created_at)
+    )
     return list(await session.scalars(query))
 
 
-async def remember_citizen_contacts(session: AsyncSession, pnr: str, changes: dict[str, str | None],
-                                    version: int, changed_at: datetime) -> dict[str, str | None]:
+async def remember_citizen_contacts(
+    session: AsyncSession, pnr: str, changes: dict[str, str | None], version: int, changed_at: datetime
+) -> dict[str, str | None]:
     """Keep what the citizen set, field by field, and return the changes that were
     newer than what is kept: an older or replayed event changes nothing, while a
     newer change of the other field still applies. Events from before versions
     (version 0) apply only while nothing versioned is kept, in their old order."""
-    await session.execute(insert(CitizenContactDetails).values(pnr=pnr, changed_at=changed_at)
-                          .on_conflict_do_nothing(index_elements=["pnr"]))
-    kept = (await session.scalars(
-        select(CitizenContactDetails).where(CitizenContactDetails.pnr == pnr)
-        .with_for_update().execution_options(populate_existing=True))).one()
+    await session.execute(
+        insert(CitizenContactDetails)
+        .values(pnr=pnr, changed_at=changed_at)
+        .on_conflict_do_nothing(index_elements=["pnr"])
+    )
+    kept = (
+        await session.scalars(
+            select(CitizenContactDetails)
+            .where(CitizenContactDetails.pnr == pnr)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
     unversioned = kept.mobile_version == 0 and kept.email_version == 0
     applied: dict[str, str | None] = {}
     for field, value in changes.items():
-        newer = version > getattr(kept, f"{field}_version") if version else (
-            unversioned and changed_at >= kept.changed_at)
+        newer = (
+            version > getattr(kept, f"{field}_version")
+            if version
+            else (unversioned and changed_at >= kept.changed_at)
+        )
         if newer:
             setattr(kept, field, value)
             setattr(kept, f"{field}_version", version)

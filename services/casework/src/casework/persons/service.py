@@ -47,26 +47,40 @@ def _address(person: Person, prefix: str) -> Address | None:
     street = getattr(person, f"{prefix}street")
     if street is None:
         return None
-    return Address(street=street, postal_code=getattr(person, f"{prefix}postal_code"),
-                   city=getattr(person, f"{prefix}city"))
+    return Address(
+        street=street,
+        postal_code=getattr(person, f"{prefix}postal_code"),
+        city=getattr(person, f"{prefix}city"),
+    )
 
 
 def person_out(person: Person, user: User) -> PersonOut:
     withheld = person.protected and not may_see_protected_address(user)
     return PersonOut(
-        id=person.id, name=person.name, personnummer=person.pnr, kundnummer=person.kundnummer,
+        id=person.id,
+        name=person.name,
+        personnummer=person.pnr,
+        kundnummer=person.kundnummer,
         address=None if withheld else _address(person, "address_"),
         registered_address=None if withheld else _address(person, "registered_"),
         # Municipality and county narrow down where a protected person lives: withheld too.
-        address_withheld=withheld, municipality=None if withheld else person.municipality,
+        address_withheld=withheld,
+        municipality=None if withheld else person.municipality,
         county=None if withheld else person.county,
-        phone1=person.phone1, phone2=person.phone2, phone3=person.phone3, email=person.email,
+        phone1=person.phone1,
+        phone2=person.phone2,
+        phone3=person.phone3,
+        email=person.email,
         markers=Markers(**{m: getattr(person, m) for m in MARKERS}),
-        e_service=EServiceOut(messages_enabled=person.messages_enabled, sms_alerts=person.sms_alerts,
-                              sms_phone=person.sms_phone,  # type: ignore[arg-type]
-                              email_alerts=person.email_alerts,
-                              alert_recipients=person.alert_recipients),  # type: ignore[arg-type]
-        updated_at=person.updated_at)
+        e_service=EServiceOut(
+            messages_enabled=person.messages_enabled,
+            sms_alerts=person.sms_alerts,
+            sms_phone=person.sms_phone,  # type: ignore[arg-type]
+            email_alerts=person.email_alerts,
+            alert_recipients=person.alert_recipients,
+        ),  # type: ignore[arg-type]
+        updated_at=person.updated_at,
+    )
 
 
 async def get_person(session: AsyncSession, user: User, person_id: uuid.UUID) -> PersonOut:
@@ -86,21 +100,37 @@ async def announce_e_service(session: AsyncSession, person: Person) -> None:
     sms_number, email = _alert_addresses(person)
     related = []
     if person.alert_recipients in ("related", "both"):
-        related = [AlertAddress(related_pnr=r.related_pnr,  # type: ignore[arg-type]
-                                name=r.related_name,
-                                sms_number=r.phone if r.sms_alerts else None,
-                                email=r.email if r.email_alerts else None)
-                   for r in await repository.alerted_relations(session, person.id, _today())]
-    await add_event(session, EServiceSettingsChanged(
-        person_id=person.id, pnr=person.pnr, name=person.name,  # type: ignore[arg-type]
-        messages_enabled=person.messages_enabled, sms_number=sms_number, email=email,
-        alert_recipients=person.alert_recipients,  # type: ignore[arg-type]
-        related_alerts=related, protected_identity=person.protected,
-        changed_at=datetime.now(UTC), version=person.e_service_version), SOURCE)
+        related = [
+            AlertAddress(
+                related_pnr=r.related_pnr,  # type: ignore[arg-type]
+                name=r.related_name,
+                sms_number=r.phone if r.sms_alerts else None,
+                email=r.email if r.email_alerts else None,
+            )
+            for r in await repository.alerted_relations(session, person.id, _today())
+        ]
+    await add_event(
+        session,
+        EServiceSettingsChanged(
+            person_id=person.id,
+            pnr=person.pnr,
+            name=person.name,  # type: ignore[arg-type]
+            messages_enabled=person.messages_enabled,
+            sms_number=sms_number,
+            email=email,
+            alert_recipients=person.alert_recipients,  # type: ignore[arg-type]
+            related_alerts=related,
+            protected_identity=person.protected,
+            changed_at=datetime.now(UTC),
+            version=person.e_service_version,
+        ),
+        SOURCE,
+    )
 
 
-async def update_person(session: AsyncSession, user: User, person_id: uuid.UUID, update: PersonUpdate
-                        ) -> PersonOut:
+async def update_person(
+    session: AsyncSession, user: User, person_id: uuid.UUID, update: PersonUpdate
+) -> PersonOut:
     """Change the person record; alerts follow a changed alert address at once."""
     person = await reach_person(session, user, person_id, "update", for_update=True)
     before = (_alert_addresses(person), person.protected, person.name)
@@ -125,19 +155,24 @@ def _check_alert_addresses(person: Person) -> None:
             raise InvalidInput("SMS alerts need the choice of phone 1 or phone 2 (Telefon för SMS).")
         number = getattr(person, f"phone{person.sms_phone}")
         if not number:
-            raise InvalidInput(f"SMS alerts go to phone {person.sms_phone}, but the person has none.",
-                               field=f"phone{person.sms_phone}")
+            raise InvalidInput(
+                f"SMS alerts go to phone {person.sms_phone}, but the person has none.",
+                field=f"phone{person.sms_phone}",
+            )
         try:
             normalize_mobile(number)
         except ValueError:
-            raise InvalidInput(f"Phone {person.sms_phone} is not a mobile number and cannot receive SMS.",
-                               field=f"phone{person.sms_phone}") from None
+            raise InvalidInput(
+                f"Phone {person.sms_phone} is not a mobile number and cannot receive SMS.",
+                field=f"phone{person.sms_phone}",
+            ) from None
     if person.email_alerts and not person.email:
         raise InvalidInput("E-mail alerts need an e-mail address.", field="alert_email")
 
 
-async def set_e_service(session: AsyncSession, user: User, person_id: uuid.UUID, update: EServiceUpdate
-                        ) -> PersonOut:
+async def set_e_service(
+    session: AsyncSession, user: User, person_id: uuid.UUID, update: EServiceUpdate
+) -> PersonOut:
     """Activate or change the e-service; effective at once (EServiceSettingsChanged)."""
     person = await reach_person(session, user, person_id, "update", "e_service", for_update=True)
     if not await repository.has_intake_record(session, person.id):
@@ -154,9 +189,12 @@ async def set_e_service(session: AsyncSession, user: User, person_id: uuid.UUID,
     person.alert_recipients = update.alert_recipients
     _check_alert_addresses(person)
     if update.alert_recipients != "citizen" and not await repository.alerted_relations(
-            session, person.id, _today()):
-        raise InvalidInput("Related persons are to be alerted, but no relation has an alert flag set.",
-                           field="alert_recipients")
+        session, person.id, _today()
+    ):
+        raise InvalidInput(
+            "Related persons are to be alerted, but no relation has an alert flag set.",
+            field="alert_recipients",
+        )
     person.updated_at = datetime.now(UTC)
     await announce_e_service(session, person)
     await session.flush()
@@ -179,9 +217,20 @@ async def search(session: AsyncSession, user: User, form: PersonSearch) -> list[
         rows = await repository.search(session, list(user.units), kundnummer=query)
     else:
         rows = await repository.search(session, list(user.units), name=query)
-    await audit.record_many(session, (audit.AuditEntry(
-        actor=user.sub, actor_role="caseworker", action="search", object_type="person",
-        object_id=str(p.id), subject_pnr=p.pnr) for p in rows))
+    await audit.record_many(
+        session,
+        (
+            audit.AuditEntry(
+                actor=user.sub,
+                actor_role="caseworker",
+                action="search",
+                object_type="person",
+                object_id=str(p.id),
+                subject_pnr=p.pnr,
+            )
+            for p in rows
+        ),
+    )
     return [PersonSummary(id=p.id, name=p.name, personnummer=p.pnr, kundnummer=p.kundnummer) for p in rows]
 
 
@@ -192,9 +241,17 @@ async def access_log(session: AsyncSession, user: User, person_id: uuid.UUID) ->
         raise NotFound("There is no such person.")
     rows = await audit.access_log(session, person.pnr)
     # The review itself is an access to the person's data.
-    await audit.record(session, audit.AuditEntry(
-        actor=user.sub, actor_role="log_reviewer", action="read", object_type="access_log",
-        object_id=str(person_id), subject_pnr=person.pnr))
+    await audit.record(
+        session,
+        audit.AuditEntry(
+            actor=user.sub,
+            actor_role="log_reviewer",
+            action="read",
+            object_type="access_log",
+            object_id=str(person_id),
+            subject_pnr=person.pnr,
+        ),
+    )
     return rows
 
 
@@ -220,19 +277,25 @@ async def adopt_citizen_contacts(session: AsyncSession, person: Person) -> None:
     """A new person starts with the mobile and e-mail the citizen set in Mina sidor."""
     stored = await repository.citizen_contacts(session, person.pnr)
     if stored is not None:
-        _apply_citizen_contacts(person, {k: v for k, v in (("mobile", stored.mobile),
-                                                            ("email", stored.email)) if v})
+        _apply_citizen_contacts(
+            person, {k: v for k, v in (("mobile", stored.mobile), ("email", stored.email)) if v}
+        )
 
 
-async def on_contact_details_changed(session: AsyncSession, event: ContactDetailsChanged,
-                                     envelope: Envelope) -> None:
+async def on_contact_details_changed(
+    session: AsyncSession, event: ContactDetailsChanged, envelope: Envelope
+) -> None:
     """The citizen changed mobile or e-mail in Mina sidor: update the person record,
     and the alerts when they go to those addresses. Only fields this event is the
     newest news of are applied (by the profile version), so a replayed or late
     event never puts back an older number over a newer one or a caseworker's edit."""
     changes = await repository.remember_citizen_contacts(
-        session, str(event.pnr), {field: getattr(event, field) for field in event.changed},
-        event.version, event.changed_at)
+        session,
+        str(event.pnr),
+        {field: getattr(event, field) for field in event.changed},
+        event.version,
+        event.changed_at,
+    )
     if not changes:
         return  # older than what casework holds: nothing to do
     person = await repository.by_pnr(session, str(event.pnr), for_update=True)
@@ -242,8 +305,17 @@ async def on_contact_details_changed(session: AsyncSession, event: ContactDetail
     if not _apply_citizen_contacts(person, changes):
         return
     person.updated_at = datetime.now(UTC)
-    await audit.record(session, audit.AuditEntry(
-        actor=f"event:{envelope.source}", actor_role="citizen", action="update", object_type="person",
-        object_id=str(person.id), subject_pnr=person.pnr, reason="contact details changed by the citizen"))
+    await audit.record(
+        session,
+        audit.AuditEntry(
+            actor=f"event:{envelope.source}",
+            actor_role="citizen",
+            action="update",
+            object_type="person",
+            object_id=str(person.id),
+            subject_pnr=person.pnr,
+            reason="contact details changed by the citizen",
+        ),
+    )
     if person.messages_enabled and _alert_addresses(person) != before:
         await announce_e_service(session, person)

@@ -30,8 +30,9 @@ _WRITE = {**_ON_OBJECT, **problem_responses(InvalidInput, Conflict)}
 
 
 @router.post("/persons/{person_id}/relations", status_code=status.HTTP_201_CREATED, responses=_WRITE)
-async def add_relation(person_id: uuid.UUID, form: RelationCreate, user: Caseworker, session: Session
-                       ) -> RelationOut:
+async def add_relation(
+    person_id: uuid.UUID, form: RelationCreate, user: Caseworker, session: Session
+) -> RelationOut:
     """Register a relation (god man, godkänd för meddelande, ...)."""
     return await service.add_relation(session, user, person_id, form)
 
@@ -43,14 +44,19 @@ async def list_relations(person_id: uuid.UUID, user: Caseworker, session: Sessio
 
 
 @router.patch("/relations/{relation_id}", responses=_WRITE)
-async def update_relation(relation_id: uuid.UUID, form: RelationUpdate, user: Caseworker, session: Session
-                          ) -> RelationOut:
+async def update_relation(
+    relation_id: uuid.UUID, form: RelationUpdate, user: Caseworker, session: Session
+) -> RelationOut:
     """Edit a relation's period, contact data or alert flags."""
     return await service.update_relation(session, user, relation_id, form)
 
 
-@router.delete("/relations/{relation_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
-               responses=_ON_OBJECT)
+@router.delete(
+    "/relations/{relation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=_ON_OBJECT,
+)
 async def remove_relation(relation_id: uuid.UUID, user: Caseworker, session: Session) -> Response:
     """Remove a relation."""
     await service.remove_relation(session, user, relation_id)
@@ -58,8 +64,9 @@ async def remove_relation(relation_id: uuid.UUID, user: Caseworker, session: Ses
 
 
 @router.post("/persons/{person_id}/approvals", status_code=status.HTTP_201_CREATED, responses=_WRITE)
-async def approve_related_person(person_id: uuid.UUID, form: ApprovalCreate, user: Caseworker,
-                                 session: Session) -> ApprovalOut:
+async def approve_related_person(
+    person_id: uuid.UUID, form: ApprovalCreate, user: Caseworker, session: Session
+) -> ApprovalOut:
     """Approve a related person to act for the citizen (Godkänna närstående)."""
     return await service.approve(session, user, person_id, form)
 
@@ -71,14 +78,19 @@ async def list_approvals(person_id: uuid.UUID, user: Caseworker, session: Sessio
 
 
 @router.patch("/approvals/{approval_id}", responses=_WRITE)
-async def update_approval(approval_id: uuid.UUID, form: ApprovalUpdate, user: Caseworker, session: Session
-                          ) -> ApprovalOut:
+async def update_approval(
+    approval_id: uuid.UUID, form: ApprovalUpdate, user: Caseworker, session: Session
+) -> ApprovalOut:
     """Edit an approval; a revoked approval cannot be edited (409): approve anew instead."""
     return await service.update_approval(session, user, approval_id, form)
 
 
-@router.delete("/approvals/{approval_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response,
-               responses=_ON_OBJECT)
+@router.delete(
+    "/approvals/{approval_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=_ON_OBJECT,
+)
 async def revoke_approval(approval_id: uuid.UUID, user: Caseworker, session: Session) -> Response:
     """Revoke an approval at once."""
     await service.revoke_approval(session, user, approval_id)

@@ -21,8 +21,12 @@ async def relations_of(session: AsyncSession, person_id: uuid.UUID) -> list[Rela
 
 async def count_with_alerts(session: AsyncSession, person_id: uuid.UUID) -> int:
     """The person's relations with an alert flag set, whatever their period."""
-    query = (select(func.count()).select_from(Relation).where(Relation.person_id == person_id)
-             .where(Relation.sms_alerts | Relation.email_alerts))
+    query = (
+        select(func.count())
+        .select_from(Relation)
+        .where(Relation.person_id == person_id)
+        .where(Relation.sms_alerts | Relation.email_alerts)
+    )
     return int(await session.scalar(query) or 0)
 
 
@@ -35,13 +39,17 @@ async def delete(session: AsyncSession, row: Relation) -> None:
 
 
 async def approvals_of(session: AsyncSession, person_id: uuid.UUID) -> list[Approval]:
-    query = (select(Approval).where(Approval.person_id == person_id, Approval.revoked_at.is_(None))
-             .order_by(Approval.valid_from, Approval.created_at))
+    query = (
+        select(Approval)
+        .where(Approval.person_id == person_id, Approval.revoked_at.is_(None))
+        .order_by(Approval.valid_from, Approval.created_at)
+    )
     return list(await session.scalars(query))
 
 
-async def approval(session: AsyncSession, approval_id: uuid.UUID, *, for_update: bool = False
-                   ) -> Approval | None:
+async def approval(
+    session: AsyncSession, approval_id: uuid.UUID, *, for_update: bool = False
+) -> Approval | None:
     query = select(Approval).where(Approval.id == approval_id)
     if for_update:
         # populate_existing: a locked read must overwrite what an earlier read of

@@ -12,8 +12,15 @@ from shared.personnummer import Personnummer
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ConsentInfo = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 # Relation types of the register ("Verksamhetsregister").
-RelationType = Literal["God man", "Förvaltare", "Godkänd för meddelande", "Anhörig", "Närstående",
-                       "Vårdnadshavare", "Kontaktperson"]
+RelationType = Literal[
+    "God man",
+    "Förvaltare",
+    "Godkänd för meddelande",
+    "Anhörig",
+    "Närstående",
+    "Vårdnadshavare",
+    "Kontaktperson",
+]
 
 
 class Party(BaseModel):

@@ -55,33 +55,56 @@ def _check_period(what: str, valid_from: date, valid_to: date | None) -> None:
 
 
 def _relation_out(r: Relation) -> RelationOut:
-    return RelationOut(id=r.id, relation_type=r.relation_type,
-                       related=Party(personnummer=r.related_pnr, name=r.related_name),
-                       valid_from=r.valid_from, valid_to=r.valid_to, phone=r.phone, email=r.email,
-                       sms_alerts=r.sms_alerts, email_alerts=r.email_alerts)
+    return RelationOut(
+        id=r.id,
+        relation_type=r.relation_type,
+        related=Party(personnummer=r.related_pnr, name=r.related_name),
+        valid_from=r.valid_from,
+        valid_to=r.valid_to,
+        phone=r.phone,
+        email=r.email,
+        sms_alerts=r.sms_alerts,
+        email_alerts=r.email_alerts,
+    )
 
 
 def _approval_out(a: Approval, person: Person) -> ApprovalOut:
     today = datetime.now(STOCKHOLM).date()
-    return ApprovalOut(id=a.id, person_id=a.person_id,
-                       citizen=Party(personnummer=person.pnr, name=person.name),
-                       related=Party(personnummer=a.related_pnr, name=a.related_name),
-                       valid_from=a.valid_from, valid_to=a.valid_to, consent_info=a.consent_info,
-                       active=a.revoked_at is None and a.valid_from <= today <= a.valid_to,
-                       created_at=a.created_at, updated_at=a.updated_at)
+    return ApprovalOut(
+        id=a.id,
+        person_id=a.person_id,
+        citizen=Party(personnummer=person.pnr, name=person.name),
+        related=Party(personnummer=a.related_pnr, name=a.related_name),
+        valid_from=a.valid_from,
+        valid_to=a.valid_to,
+        consent_info=a.consent_info,
+        active=a.revoked_at is None and a.valid_from <= today <= a.valid_to,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+    )
 
 
-async def add_relation(session: AsyncSession, user: User, person_id: uuid.UUID, form: RelationCreate
-                       ) -> RelationOut:
+async def add_relation(
+    session: AsyncSession, user: User, person_id: uuid.UUID, form: RelationCreate
+) -> RelationOut:
     """Register a relation; alerts include it at once when the citizen's record says so."""
     person = await reach_person(session, user, person_id, "create", "relation", for_update=True)
     if str(form.related_personnummer) == person.pnr:
         raise InvalidInput("A person cannot be their own relation.", field="related_personnummer")
     relation = Relation(
-        id=uuid.uuid4(), person_id=person.id, relation_type=form.relation_type,
-        related_pnr=str(form.related_personnummer), related_name=form.related_name,
-        valid_from=form.valid_from, valid_to=form.valid_to, phone=form.phone, email=form.email,
-        sms_alerts=form.sms_alerts, email_alerts=form.email_alerts, created_at=datetime.now(UTC))
+        id=uuid.uuid4(),
+        person_id=person.id,
+        relation_type=form.relation_type,
+        related_pnr=str(form.related_personnummer),
+        related_name=form.related_name,
+        valid_from=form.valid_from,
+        valid_to=form.valid_to,
+        phone=form.phone,
+        email=form.email,
+        sms_alerts=form.sms_alerts,
+        email_alerts=form.email_alerts,
+        created_at=datetime.now(UTC),
+    )
     repository.add(session, relation)
     await session.flush()
     await _check_alert_bound(session, relation)
@@ -92,18 +115,21 @@ async def add_relation(session: AsyncSession, user: User, person_id: uuid.UUID, 
 
 async def _check_alert_bound(session: AsyncSession, relation: Relation) -> None:
     """EServiceSettingsChanged carries at most MAX_RELATED_ALERTS related persons."""
-    if (relation.sms_alerts or relation.email_alerts) and \
-            await repository.count_with_alerts(session, relation.person_id) > MAX_RELATED_ALERTS:
+    if (relation.sms_alerts or relation.email_alerts) and await repository.count_with_alerts(
+        session, relation.person_id
+    ) > MAX_RELATED_ALERTS:
         raise Conflict(f"At most {MAX_RELATED_ALERTS} related persons can be alerted for one person.")
 
 
-async def _reach_relation(session: AsyncSession, user: User, relation_id: uuid.UUID, action: str
-                          ) -> tuple[Relation, Person]:
+async def _reach_relation(
+    session: AsyncSession, user: User, relation_id: uuid.UUID, action: str
+) -> tuple[Relation, Person]:
     relation = await repository.relation(session, relation_id)
     if relation is None:
         raise NotFound("There is no such relation.")
-    person = await reach_person(session, user, relation.person_id, action, "relation", str(relation_id),
-                                for_update=True)
+    person = await reach_person(
+        session, user, relation.person_id, action, "relation", str(relation_id), for_update=True
+    )
     return relation, person
 
 
@@ -111,15 +137,19 @@ async def _announce_if_alerted(session: AsyncSession, person: Person) -> None:
     """Publish the alert settings again when related persons are among those alerted;
     refuse a change that would leave alerts meant only for related persons with no one."""
     if person.alert_recipients == "related" and not await persons.alerted_relations(
-            session, person.id, datetime.now(STOCKHOLM).date()):
-        raise Conflict("Alerts go only to related persons and this would leave none: "
-                       "change who is alerted (e-service settings) first.")
+        session, person.id, datetime.now(STOCKHOLM).date()
+    ):
+        raise Conflict(
+            "Alerts go only to related persons and this would leave none: "
+            "change who is alerted (e-service settings) first."
+        )
     if person.messages_enabled and person.alert_recipients != "citizen":
         await announce_e_service(session, person)
 
 
-async def update_relation(session: AsyncSession, user: User, relation_id: uuid.UUID, form: RelationUpdate
-                          ) -> RelationOut:
+async def update_relation(
+    session: AsyncSession, user: User, relation_id: uuid.UUID, form: RelationUpdate
+) -> RelationOut:
     """Edit a relation; alerts follow at once when the related person is alerted."""
     relation, person = await _reach_relation(session, user, relation_id, "update")
     for field, value in patch.changes(form, not_null=("valid_from", "sms_alerts", "email_alerts")).items():
@@ -153,39 +183,63 @@ def _overlaps(a: Approval, start: date, end: date) -> bool:
     return a.valid_from <= end and start <= a.valid_to
 
 
-async def approve(session: AsyncSession, user: User, person_id: uuid.UUID, form: ApprovalCreate
-                  ) -> ApprovalOut:
+async def approve(
+    session: AsyncSession, user: User, person_id: uuid.UUID, form: ApprovalCreate
+) -> ApprovalOut:
     """Approve a related person to act for the citizen (RelatedPersonApproved)."""
     person = await reach_person(session, user, person_id, "create", "approval", for_update=True)
     if not form.consent_registered:
-        raise InvalidInput("A related person can be approved only once the citizen's consent is registered.",
-                           field="consent_registered")
+        raise InvalidInput(
+            "A related person can be approved only once the citizen's consent is registered.",
+            field="consent_registered",
+        )
     valid_to = form.valid_to or one_year_after(form.valid_from)
     _check_period("approval", form.valid_from, valid_to)
     if str(form.related_personnummer) == person.pnr:
-        raise InvalidInput("The related person must be someone else than the citizen.",
-                           field="related_personnummer")
+        raise InvalidInput(
+            "The related person must be someone else than the citizen.", field="related_personnummer"
+        )
     if not await persons.has_intake_record(session, person.id):
         raise Conflict("Related persons can be approved only once an investigation has started.")
-    if any(a.related_pnr == str(form.related_personnummer) and _overlaps(a, form.valid_from, valid_to)
-           for a in await repository.approvals_of(session, person.id)):
+    if any(
+        a.related_pnr == str(form.related_personnummer) and _overlaps(a, form.valid_from, valid_to)
+        for a in await repository.approvals_of(session, person.id)
+    ):
         raise Conflict("This related person already has an approval that overlaps the period.")
     now = datetime.now(UTC)
-    approval = Approval(id=uuid.uuid4(), person_id=person.id, related_pnr=str(form.related_personnummer),
-                        related_name=form.related_name, valid_from=form.valid_from, valid_to=valid_to,
-                        consent_info=form.consent_info, created_by=user.sub, created_at=now, updated_at=now,
-                        version=1)
+    approval = Approval(
+        id=uuid.uuid4(),
+        person_id=person.id,
+        related_pnr=str(form.related_personnummer),
+        related_name=form.related_name,
+        valid_from=form.valid_from,
+        valid_to=valid_to,
+        consent_info=form.consent_info,
+        created_by=user.sub,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
     repository.add(session, approval)
     await session.flush()
-    await add_event(session, RelatedPersonApproved(
-        **_approval_facts(approval, person), approved_at=now), SOURCE)
+    await add_event(
+        session, RelatedPersonApproved(**_approval_facts(approval, person), approved_at=now), SOURCE
+    )
     return _approval_out(approval, person)
 
 
 def _approval_facts(a: Approval, person: Person) -> dict[str, object]:
-    return {"approval_id": a.id, "person_id": person.id, "citizen_pnr": person.pnr,
-            "citizen_name": person.name, "related_pnr": a.related_pnr, "related_name": a.related_name,
-            "valid_from": a.valid_from, "valid_to": a.valid_to, "version": a.version}
+    return {
+        "approval_id": a.id,
+        "person_id": person.id,
+        "citizen_pnr": person.pnr,
+        "citizen_name": person.name,
+        "related_pnr": a.related_pnr,
+        "related_name": a.related_name,
+        "valid_from": a.valid_from,
+        "valid_to": a.valid_to,
+        "version": a.version,
+    }
 
 
 async def list_approvals(session: AsyncSession, user: User, person_id: uuid.UUID) -> list[ApprovalOut]:
@@ -194,46 +248,62 @@ async def list_approvals(session: AsyncSession, user: User, person_id: uuid.UUID
     return [_approval_out(a, person) for a in await repository.approvals_of(session, person_id)]
 
 
-async def _reach_approval(session: AsyncSession, user: User, approval_id: uuid.UUID, action: str
-                          ) -> tuple[Approval, Person]:
+async def _reach_approval(
+    session: AsyncSession, user: User, approval_id: uuid.UUID, action: str
+) -> tuple[Approval, Person]:
     """The approval, locked and read afresh, with its person locked; revoked or not."""
     # Only to learn whose approval it is (never changes): the state is read below, under the lock.
     found = await repository.approval(session, approval_id)
     if found is None:
         raise NotFound("There is no such approval (or it was revoked).")
     # The person's row lock serializes every approval change of one citizen.
-    person = await reach_person(session, user, found.person_id, action, "approval", str(approval_id),
-                                for_update=True)
+    person = await reach_person(
+        session, user, found.person_id, action, "approval", str(approval_id), for_update=True
+    )
     approval = await repository.approval(session, approval_id, for_update=True)
     if approval is None:
         raise NotFound("There is no such approval (or it was revoked).")
     return approval, person
 
 
-async def update_approval(session: AsyncSession, user: User, approval_id: uuid.UUID, form: ApprovalUpdate
-                          ) -> ApprovalOut:
+async def update_approval(
+    session: AsyncSession, user: User, approval_id: uuid.UUID, form: ApprovalUpdate
+) -> ApprovalOut:
     """Edit an approval's period, name or consent information (RelatedPersonApprovalChanged).
     A revoked approval stays revoked: editing it is refused, even when the revocation
     was committed while this edit waited for the lock."""
     approval, person = await _reach_approval(session, user, approval_id, "update")
     if approval.revoked_at is not None:
-        raise await audit.refuse(session, audit.AuditEntry(
-            actor=user.sub, actor_role="caseworker", action="update", object_type="approval",
-            object_id=str(approval_id), subject_pnr=person.pnr, reason="approval revoked"),
-            Conflict("The approval has been revoked and cannot be edited; approve the related person anew."))
+        raise await audit.refuse(
+            session,
+            audit.AuditEntry(
+                actor=user.sub,
+                actor_role="caseworker",
+                action="update",
+                object_type="approval",
+                object_id=str(approval_id),
+                subject_pnr=person.pnr,
+                reason="approval revoked",
+            ),
+            Conflict("The approval has been revoked and cannot be edited; approve the related person anew."),
+        )
     for field, value in patch.changes(form, not_null=("related_name", "valid_from", "valid_to")).items():
         setattr(approval, field, value)
     _check_period("approval", approval.valid_from, approval.valid_to)
-    if any(other.id != approval.id and other.related_pnr == approval.related_pnr
-           and _overlaps(other, approval.valid_from, approval.valid_to)
-           for other in await repository.approvals_of(session, person.id)):
+    if any(
+        other.id != approval.id
+        and other.related_pnr == approval.related_pnr
+        and _overlaps(other, approval.valid_from, approval.valid_to)
+        for other in await repository.approvals_of(session, person.id)
+    ):
         raise Conflict("This related person already has an approval that overlaps the period.")
     now = datetime.now(UTC)
     approval.updated_at = now
     approval.version += 1
     await session.flush()
-    await add_event(session, RelatedPersonApprovalChanged(
-        **_approval_facts(approval, person), changed_at=now), SOURCE)
+    await add_event(
+        session, RelatedPersonApprovalChanged(**_approval_facts(approval, person), changed_at=now), SOURCE
+    )
     return _approval_out(approval, person)
 
 
@@ -247,5 +317,6 @@ async def revoke_approval(session: AsyncSession, user: User, approval_id: uuid.U
     approval.revoked_at = approval.updated_at = now
     approval.version += 1
     await session.flush()
-    await add_event(session, RelatedPersonApprovalRevoked(
-        **_approval_facts(approval, person), revoked_at=now), SOURCE)
+    await add_event(
+        session, RelatedPersonApprovalRevoked(**_approval_facts(approval, person), revoked_at=now), SOURCE
+    )

@@ -20,8 +20,11 @@ class CaseworkerOut(BaseModel):
 
 
 @router.get("/caseworkers", responses=problem_responses(InvalidInput, NotAuthenticated, NotAllowed))
-async def list_caseworkers(user: Caseworker, session: Session,
-                           unit: Annotated[str, Query(min_length=1, max_length=100)]) -> list[CaseworkerOut]:
+async def list_caseworkers(
+    user: Caseworker, session: Session, unit: Annotated[str, Query(min_length=1, max_length=100)]
+) -> list[CaseworkerOut]:
     """Caseworkers of an organisation unit, for the "Handläggare" choice."""
-    return [CaseworkerOut(id=m.id, name=m.name, units=m.units)
-            for m in await service.list_unit(session, user, unit)]
+    return [
+        CaseworkerOut(id=m.id, name=m.name, units=m.units)
+        for m in await service.list_unit(session, user, unit)
+    ]

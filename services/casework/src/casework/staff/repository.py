@@ -17,9 +17,12 @@ REFRESH = timedelta(minutes=10)
 async def remember(session: AsyncSession, id_: str, name: str, units: list[str], now: datetime) -> None:
     stmt = insert(StaffMember).values(id=id_, name=name, units=units, last_seen_at=now)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["id"], set_={"name": name, "units": units, "last_seen_at": now},
-        where=or_(StaffMember.name != name, StaffMember.units != units,
-                  StaffMember.last_seen_at < now - REFRESH))
+        index_elements=["id"],
+        set_={"name": name, "units": units, "last_seen_at": now},
+        where=or_(
+            StaffMember.name != name, StaffMember.units != units, StaffMember.last_seen_at < now - REFRESH
+        ),
+    )
     await session.execute(stmt)
 
 

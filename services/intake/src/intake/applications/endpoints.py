@@ -14,8 +14,11 @@ from shared.problems import InvalidInput, NotAllowed, NotAuthenticated, NotFound
 router = APIRouter(tags=["applications"])
 
 
-@router.post("/applications", status_code=status.HTTP_201_CREATED,
-             responses=problem_responses(InvalidInput, NotAuthenticated, NotAllowed))
+@router.post(
+    "/applications",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(InvalidInput, NotAuthenticated, NotAllowed),
+)
 async def submit_application(form: ApplicationCreate, user: Citizen, session: Session) -> ApplicationOut:
     """Apply for one or more services; the applicant is the logged-in citizen."""
     return await service.submit(session, user, form)
@@ -27,18 +30,26 @@ async def list_applications(user: Citizen, session: Session) -> list[Application
     return await service.list_own(session, user)
 
 
-@router.get("/applications/{application_id}",
-            responses=problem_responses(NotAuthenticated, NotAllowed, NotFound))
+@router.get(
+    "/applications/{application_id}", responses=problem_responses(NotAuthenticated, NotAllowed, NotFound)
+)
 async def get_application(application_id: uuid.UUID, user: Citizen, session: Session) -> ApplicationOut:
     """One of the citizen's own applications."""
     return await service.get_own(session, user, application_id)
 
 
-@router.get("/applications/{application_id}/pdf", response_class=Response,
-            responses={200: {"content": {"application/pdf": {}}},
-                       **problem_responses(NotAuthenticated, NotAllowed, NotFound)})
+@router.get(
+    "/applications/{application_id}/pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}},
+        **problem_responses(NotAuthenticated, NotAllowed, NotFound),
+    },
+)
 async def get_application_pdf(application_id: uuid.UUID, user: Citizen, session: Session) -> Response:
     """The citizen's own application as PDF."""
     document = await service.pdf_of_own(session, user, application_id)
-    return ApplicationPdfResponse(document, headers={"content-disposition": 'inline; filename="ansokan.pdf"',
-                                                     "cache-control": "no-store"})
+    return ApplicationPdfResponse(
+        document,
+        headers={"content-disposition": 'inline; filename="ansokan.pdf"', "cache-control": "no-store"},
+    )

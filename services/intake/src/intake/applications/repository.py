@@ -18,13 +18,18 @@ def add(session: AsyncSession, application: Application) -> None:
 
 
 async def list_for_applicant(session: AsyncSession, pnr: str) -> list[Application]:
-    query = (select(Application).where(Application.applicant_pnr == pnr).options(*_WITH_CHILDREN)
-             .order_by(Application.submitted_at.desc(), Application.id.desc()))
+    query = (
+        select(Application)
+        .where(Application.applicant_pnr == pnr)
+        .options(*_WITH_CHILDREN)
+        .order_by(Application.submitted_at.desc(), Application.id.desc())
+    )
     return list(await session.scalars(query))
 
 
-async def get(session: AsyncSession, application_id: uuid.UUID, *, for_update: bool = False
-              ) -> Application | None:
+async def get(
+    session: AsyncSession, application_id: uuid.UUID, *, for_update: bool = False
+) -> Application | None:
     query = select(Application).where(Application.id == application_id).options(*_WITH_CHILDREN)
     if for_update:
         query = query.with_for_update()

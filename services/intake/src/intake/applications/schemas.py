@@ -24,8 +24,9 @@ class ApplicationCreate(BaseModel):
 
     entry: Entry
     services: list[ServiceCode] = Field(min_length=1, max_length=MAX_SERVICES)
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                  max_length=DESCRIPTION_MAX)]
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX)
+    ]
     # Set when a related person tries to apply for the citizen they represent:
     # refused, because only the person who is to receive the service applies (IN-3).
     acting_for: uuid.UUID | None = Field(default=None, description="approval id; always refused")

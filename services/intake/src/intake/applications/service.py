@@ -26,11 +26,21 @@ SOURCE = "/omsorg/intake"
 STATUS_NEW = "Ny"
 
 
-def _entry(user: User, action: str, object_id: str | None = None, subject_pnr: str | None = None,
-           role: str = "citizen") -> audit.AuditEntry:
-    return audit.AuditEntry(actor=user.sub, actor_role=role, action=action,
-                            object_type="application", object_id=object_id,
-                            subject_pnr=subject_pnr or str(user.pnr))
+def _entry(
+    user: User,
+    action: str,
+    object_id: str | None = None,
+    subject_pnr: str | None = None,
+    role: str = "citizen",
+) -> audit.AuditEntry:
+    return audit.AuditEntry(
+        actor=user.sub,
+        actor_role=role,
+        action=action,
+        object_type="application",
+        object_id=object_id,
+        subject_pnr=subject_pnr or str(user.pnr),
+    )
 
 
 async def submit(session: AsyncSession, user: User, form: ApplicationCreate) -> ApplicationOut:
@@ -39,9 +49,14 @@ async def submit(session: AsyncSession, user: User, form: ApplicationCreate) -> 
     if not 1 <= len(user.name.strip()) <= 200:
         raise InvalidInput("Your login gave no usable name; log in again with your e-ID.")
     if form.acting_for is not None:
-        raise await audit.refuse(session, _entry(user, "create"), NotAllowed(
-            "Only the person who is to receive the service can file a new application; "
-            "a related person cannot apply for someone else."))
+        raise await audit.refuse(
+            session,
+            _entry(user, "create"),
+            NotAllowed(
+                "Only the person who is to receive the service can file a new application; "
+                "a related person cannot apply for someone else."
+            ),
+        )
     codes = list(dict.fromkeys(form.services))  # drop repeats, keep the applicant's order
     known = await catalogue.by_codes(session, codes)
     unknown = [c for c in codes if c not in known]
@@ -51,35 +66,49 @@ async def submit(session: AsyncSession, user: User, form: ApplicationCreate) -> 
     if wrong_entry:
         raise InvalidInput(
             f"Service(s) {', '.join(wrong_entry)} cannot be applied for under the "
-            f"{form.entry.upper()} entry point.", wrong_entry=wrong_entry)
+            f"{form.entry.upper()} entry point.",
+            wrong_entry=wrong_entry,
+        )
 
     now = datetime.now(UTC)
     application = Application(
-        id=uuid.uuid4(), applicant_pnr=str(user.pnr), applicant_name=user.name, entry=form.entry,
-        description=form.description, status=STATUS_NEW, submitted_at=now,
+        id=uuid.uuid4(),
+        applicant_pnr=str(user.pnr),
+        applicant_name=user.name,
+        entry=form.entry,
+        description=form.description,
+        status=STATUS_NEW,
+        submitted_at=now,
         services=[ApplicationService(service_code=c, position=i) for i, c in enumerate(codes)],
         history=[StatusChange(status=STATUS_NEW, at=now)],
     )
     repository.add(session, application)
     services = [known[c] for c in codes]
-    await add_event(session, ApplicationSubmitted(
-        application_id=application.id, entry=form.entry,
-        services=[AppliedService(code=s.code, name=s.name, category=s.category) for s in services],
-        description=application.description,
-        applicant=Applicant(pnr=user.pnr, name=user.name),
-        submitted_at=application.submitted_at,
-    ), SOURCE)
+    await add_event(
+        session,
+        ApplicationSubmitted(
+            application_id=application.id,
+            entry=form.entry,
+            services=[AppliedService(code=s.code, name=s.name, category=s.category) for s in services],
+            description=application.description,
+            applicant=Applicant(pnr=user.pnr, name=user.name),
+            submitted_at=application.submitted_at,
+        ),
+        SOURCE,
+    )
     await audit.record(session, _entry(user, "create", str(application.id)))
     await session.flush()
     return _out(application, services)
 
 
-async def list_for(session: AsyncSession, user: User, pnr: str, role: str = "citizen"
-                   ) -> list[ApplicationOut]:
+async def list_for(
+    session: AsyncSession, user: User, pnr: str, role: str = "citizen"
+) -> list[ApplicationOut]:
     """Applications of `pnr`, newest first: the user's own, or of the citizen they represent."""
     applications = await repository.list_for_applicant(session, pnr)
     catalogue_rows = await catalogue.by_codes(
-        session, {s.service_code for a in applications for s in a.services})
+        session, {s.service_code for a in applications for s in a.services}
+    )
     await audit.record(session, _entry(user, "list", subject_pnr=pnr, role=role))
     return [_out(a, [catalogue_rows[s.service_code] for s in a.services]) for a in applications]
 
@@ -94,9 +123,11 @@ async def _own(session: AsyncSession, user: User, application_id: uuid.UUID, act
     if application is None:
         raise NotFound("There is no such application.")
     if application.applicant_pnr != str(user.pnr):
-        raise await audit.refuse(session, _entry(user, action, str(application_id),
-                                                 application.applicant_pnr),
-                                 NotAllowed("This application is not yours."))
+        raise await audit.refuse(
+            session,
+            _entry(user, action, str(application_id), application.applicant_pnr),
+            NotAllowed("This application is not yours."),
+        )
     await audit.record(session, _entry(user, action, str(application_id)))
     return application
 
@@ -114,10 +145,14 @@ async def pdf_of_own(session: AsyncSession, user: User, application_id: uuid.UUI
     application = await _own(session, user, application_id, "read_pdf")
     rows = await catalogue.by_codes(session, {s.service_code for s in application.services})
     return ApplicationDocument(
-        application_id=str(application.id), entry=application.entry,
-        applicant_name=application.applicant_name, applicant_pnr=application.applicant_pnr,
+        application_id=str(application.id),
+        entry=application.entry,
+        applicant_name=application.applicant_name,
+        applicant_pnr=application.applicant_pnr,
         services=[rows[s.service_code].name for s in application.services],
-        description=application.description, submitted_at=application.submitted_at)
+        description=application.description,
+        submitted_at=application.submitted_at,
+    )
 
 
 async def on_linked(session: AsyncSession, event: ApplicationLinked, envelope: Envelope) -> None:
@@ -127,17 +162,29 @@ async def on_linked(session: AsyncSession, event: ApplicationLinked, envelope: E
         # Casework only links what intake submitted; a gap here is a bug worth a dead letter.
         raise LookupError("linked application unknown to intake")
     application.status = event.status
-    repository.add_status_change(session, StatusChange(
-        application_id=application.id, status=event.status, at=event.linked_at))
-    await audit.record(session, audit.AuditEntry(
-        actor=f"event:{envelope.source}", actor_role="system", action="update",
-        object_type="application", object_id=str(application.id), subject_pnr=application.applicant_pnr))
+    repository.add_status_change(
+        session, StatusChange(application_id=application.id, status=event.status, at=event.linked_at)
+    )
+    await audit.record(
+        session,
+        audit.AuditEntry(
+            actor=f"event:{envelope.source}",
+            actor_role="system",
+            action="update",
+            object_type="application",
+            object_id=str(application.id),
+            subject_pnr=application.applicant_pnr,
+        ),
+    )
 
 
 def _out(application: Application, services: list[CatalogueService]) -> ApplicationOut:
     return ApplicationOut(
-        id=application.id, entry=application.entry,  # type: ignore[arg-type]
+        id=application.id,
+        entry=application.entry,  # type: ignore[arg-type]
         services=[ServiceOut(code=s.code, name=s.name, category=s.category) for s in services],
-        description=application.description, status=application.status,
+        description=application.description,
+        status=application.status,
         submitted_at=application.submitted_at,
-        history=[StatusChangeOut(status=h.status, at=h.at) for h in application.history])
+        history=[StatusChangeOut(status=h.status, at=h.at) for h in application.history],
+    )

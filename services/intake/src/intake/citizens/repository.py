@@ -19,13 +19,17 @@ async def profile(session: AsyncSession, pnr: str, *, for_update: bool = False) 
 
 async def create_profile_if_missing(session: AsyncSession, values: dict[str, object]) -> None:
     """Safe when two first saves of the same citizen race: one inserts, both go on."""
-    await session.execute(insert(CitizenProfile).values(**values)
-                          .on_conflict_do_nothing(index_elements=["pnr"]))
+    await session.execute(
+        insert(CitizenProfile).values(**values).on_conflict_do_nothing(index_elements=["pnr"])
+    )
 
 
 async def contacts(session: AsyncSession, pnr: str) -> list[CitizenContact]:
-    query = (select(CitizenContact).where(CitizenContact.citizen_pnr == pnr)
-             .order_by(CitizenContact.assigned_at.desc()))
+    query = (
+        select(CitizenContact)
+        .where(CitizenContact.citizen_pnr == pnr)
+        .order_by(CitizenContact.assigned_at.desc())
+    )
     return list(await session.scalars(query))
 
 
@@ -35,5 +39,6 @@ async def upsert_contact(session: AsyncSession, values: dict[str, object]) -> No
     stmt = stmt.on_conflict_do_update(
         index_elements=["record_id"],
         set_={k: stmt.excluded[k] for k in ("caseworker_id", "caseworker_name", "unit", "assigned_at")},
-        where=CitizenContact.assigned_at <= stmt.excluded.assigned_at)
+        where=CitizenContact.assigned_at <= stmt.excluded.assigned_at,
+    )
     await session.execute(stmt)

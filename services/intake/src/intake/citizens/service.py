@@ -21,8 +21,13 @@ from shared.outbox import add_event
 
 
 def _entry(user: User, action: str, object_type: str = "profile") -> audit.AuditEntry:
-    return audit.AuditEntry(actor=user.sub, actor_role="citizen", action=action,
-                            object_type=object_type, subject_pnr=str(user.pnr))
+    return audit.AuditEntry(
+        actor=user.sub,
+        actor_role="citizen",
+        action=action,
+        object_type=object_type,
+        subject_pnr=str(user.pnr),
+    )
 
 
 async def get_profile(session: AsyncSession, user: User) -> ProfileOut:
@@ -31,30 +36,54 @@ async def get_profile(session: AsyncSession, user: User) -> ProfileOut:
     await audit.record(session, _entry(user, "read"))
     if profile is None:
         return ProfileOut(citizen_id=None, name=user.name, mobile=None, email=None, updated_at=None)
-    return ProfileOut(citizen_id=profile.id, name=user.name, mobile=profile.mobile, email=profile.email,
-                      updated_at=profile.updated_at)
+    return ProfileOut(
+        citizen_id=profile.id,
+        name=user.name,
+        mobile=profile.mobile,
+        email=profile.email,
+        updated_at=profile.updated_at,
+    )
 
 
 async def update_profile(session: AsyncSession, user: User, update: ProfileUpdate) -> ProfileOut:
     """Change mobile and e-mail; an actual change is announced to casework."""
     now = datetime.now(UTC)
     await repository.create_profile_if_missing(
-        session, {"id": uuid.uuid4(), "pnr": str(user.pnr), "updated_at": now})
+        session, {"id": uuid.uuid4(), "pnr": str(user.pnr), "updated_at": now}
+    )
     profile = await repository.profile(session, str(user.pnr), for_update=True)
     assert profile is not None
-    changed = [f for f in ("mobile", "email")
-               if f in update.model_fields_set and getattr(profile, f) != getattr(update, f)]
+    changed = [
+        f
+        for f in ("mobile", "email")
+        if f in update.model_fields_set and getattr(profile, f) != getattr(update, f)
+    ]
     for field in changed:
         setattr(profile, field, getattr(update, field))
     if changed:
         profile.updated_at = now
         profile.version += 1  # under the row lock: consumers order this citizen's changes by it
-        await add_event(session, ContactDetailsChanged(
-            citizen_id=profile.id, pnr=user.pnr, changed=changed,  # type: ignore[arg-type]
-            mobile=profile.mobile, email=profile.email, changed_at=now, version=profile.version), SOURCE)
+        await add_event(
+            session,
+            ContactDetailsChanged(
+                citizen_id=profile.id,
+                pnr=user.pnr,
+                changed=changed,  # type: ignore[arg-type]
+                mobile=profile.mobile,
+                email=profile.email,
+                changed_at=now,
+                version=profile.version,
+            ),
+            SOURCE,
+        )
     await audit.record(session, _entry(user, "update"))
-    return ProfileOut(citizen_id=profile.id, name=user.name, mobile=profile.mobile, email=profile.email,
-                      updated_at=profile.updated_at)
+    return ProfileOut(
+        citizen_id=profile.id,
+        name=user.name,
+        mobile=profile.mobile,
+        email=profile.email,
+        updated_at=profile.updated_at,
+    )
 
 
 async def list_contacts(session: AsyncSession, user: User) -> list[ContactOut]:
@@ -64,13 +93,29 @@ async def list_contacts(session: AsyncSession, user: User) -> list[ContactOut]:
     return [ContactOut(caseworker_name=r.caseworker_name, unit=r.unit, since=r.assigned_at) for r in rows]
 
 
-async def on_caseworker_assigned(session: AsyncSession, event: CaseworkerAssigned, envelope: Envelope
-                                 ) -> None:
+async def on_caseworker_assigned(
+    session: AsyncSession, event: CaseworkerAssigned, envelope: Envelope
+) -> None:
     """Keep the citizen's contacts in step with casework's assignments."""
-    await repository.upsert_contact(session, {
-        "record_id": event.record_id, "citizen_pnr": str(event.citizen_pnr),
-        "caseworker_id": event.caseworker_id, "caseworker_name": event.caseworker_name,
-        "unit": event.unit, "assigned_at": event.assigned_at})
-    await audit.record(session, audit.AuditEntry(
-        actor=f"event:{envelope.source}", actor_role="system", action="update", object_type="contact",
-        object_id=str(event.record_id), subject_pnr=str(event.citizen_pnr)))
+    await repository.upsert_contact(
+        session,
+        {
+            "record_id": event.record_id,
+            "citizen_pnr": str(event.citizen_pnr),
+            "caseworker_id": event.caseworker_id,
+            "caseworker_name": event.caseworker_name,
+            "unit": event.unit,
+            "assigned_at": event.assigned_at,
+        },
+    )
+    await audit.record(
+        session,
+        audit.AuditEntry(
+            actor=f"event:{envelope.source}",
+            actor_role="system",
+            action="update",
+            object_type="contact",
+            object_id=str(event.record_id),
+            subject_pnr=str(event.citizen_pnr),
+        ),
+    )

@@ -74,8 +74,9 @@ class BankIdClient:
 
     name = "bankid"
 
-    def __init__(self, base_url: str, cert_file: Path, key_file: Path, ca_file: Path,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str, cert_file: Path, key_file: Path, ca_file: Path, timeout: float = 10.0
+    ) -> None:
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
         # Trust only the CA that issued BankID's server certificate, and show
@@ -86,8 +87,12 @@ class BankIdClient:
     async def auth(self, end_user_ip: str) -> Order:
         """Start an authentication order (POST /auth)."""
         answer = self._parse(AuthResponse, await self._call("auth", {"endUserIp": end_user_ip}))
-        return Order(order_ref=answer.order_ref, auto_start_token=answer.auto_start_token,
-                     qr_start_token=answer.qr_start_token, qr_start_secret=answer.qr_start_secret)
+        return Order(
+            order_ref=answer.order_ref,
+            auto_start_token=answer.auto_start_token,
+            qr_start_token=answer.qr_start_token,
+            qr_start_secret=answer.qr_start_secret,
+        )
 
     async def collect(self, order_ref: str) -> CollectResult:
         """The order's state (POST /collect)."""
@@ -96,12 +101,12 @@ class BankIdClient:
         device_ip = None
         if answer.completion_data is not None:
             u = answer.completion_data.user
-            user = CompletedUser(personal_number=u.personal_number, name=u.name,
-                                 given_name=u.given_name, surname=u.surname)
+            user = CompletedUser(
+                personal_number=u.personal_number, name=u.name, given_name=u.given_name, surname=u.surname
+            )
             if answer.completion_data.device is not None:
                 device_ip = answer.completion_data.device.ip_address
-        return CollectResult(status=answer.status, hint_code=answer.hint_code, user=user,
-                             device_ip=device_ip)
+        return CollectResult(status=answer.status, hint_code=answer.hint_code, user=user, device_ip=device_ip)
 
     async def cancel(self, order_ref: str) -> None:
         """Cancel a pending order (POST /cancel)."""
@@ -132,8 +137,9 @@ class BankIdClient:
             return model.model_validate(payload)
         except ValidationError as exc:
             # Only the locations: the payload may hold a personal number.
-            log.warning("BankID answer not understood at %s",
-                        [".".join(map(str, e["loc"])) for e in exc.errors()])
+            log.warning(
+                "BankID answer not understood at %s", [".".join(map(str, e["loc"])) for e in exc.errors()]
+            )
             raise Unavailable("BankID gave an answer that cannot be read.") from None
 
 
@@ -144,13 +150,18 @@ def _error(method: str, response: httpx.Response) -> Exception:
     except (ValueError, AttributeError):
         code = None
     if response.status_code == 400 and code == "alreadyInProgress":
-        return Conflict("A BankID login is already in progress for this person: finish or cancel it, "
-                        "then try again.", bankid_error=code)
+        return Conflict(
+            "A BankID login is already in progress for this person: finish or cancel it, then try again.",
+            bankid_error=code,
+        )
     if response.status_code == 400 and code == "invalidParameters":
-        return InvalidInput("BankID refused the request's parameters (the order may have ended).",
-                            bankid_error=code)
+        return InvalidInput(
+            "BankID refused the request's parameters (the order may have ended).", bankid_error=code
+        )
     # Everything else (unauthorized, notFound, requestTimeout, internalError,
     # maintenance, ...) is not the user's to fix: say BankID is unavailable.
     log.warning("BankID %s answered %s %s", method, response.status_code, code or "")
-    return Unavailable("BankID is unavailable just now; try again shortly.",
-                       bankid_error=code or f"http{response.status_code}")
+    return Unavailable(
+        "BankID is unavailable just now; try again shortly.",
+        bankid_error=code or f"http{response.status_code}",
+    )

@@ -64,8 +64,10 @@ def _rate_limited(which: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
         wait = limiter.take(request.client.host if request.client else "unknown")
         if wait > 0:
             log.warning("login %s refused: the client's rate limit is used up", which)
-            raise TooManyRequests(f"Too many login {which} requests from this address: wait a moment.",
-                                  retry_after_seconds=max(1, math.ceil(wait)))
+            raise TooManyRequests(
+                f"Too many login {which} requests from this address: wait a moment.",
+                retry_after_seconds=max(1, math.ceil(wait)),
+            )
 
     return dependency
 
@@ -78,11 +80,20 @@ Setup = Annotated[LoginSetup, Depends(_setup)]
 Backend = Annotated[EidBackend, Depends(_backend)]
 
 
-@router.post("/login/bankid", status_code=status.HTTP_201_CREATED,
-             dependencies=[Depends(_rate_limited("start"))],
-             responses=problem_responses(InvalidInput, Conflict, TooManyRequests, Unavailable))
-async def start_login(request: Request, response: Response, session: Session, setup: Setup,
-                      backend: Backend, start: LoginStart | None = None) -> LoginStarted:
+@router.post(
+    "/login/bankid",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(_rate_limited("start"))],
+    responses=problem_responses(InvalidInput, Conflict, TooManyRequests, Unavailable),
+)
+async def start_login(
+    request: Request,
+    response: Response,
+    session: Session,
+    setup: Setup,
+    backend: Backend,
+    start: LoginStart | None = None,
+) -> LoginStarted:
     """Start a BankID login for the user at this request's address. The answer
     sets an HttpOnly cookie (until the order expires): only this browser can
     see the QR code, collect or cancel."""
@@ -90,9 +101,15 @@ async def start_login(request: Request, response: Response, session: Session, se
         raise InvalidInput("The client's address is unknown; BankID needs it.")
     simulate = start.simulate if start else None
     started, browser_secret = await service.start(session, backend, request.client.host, simulate)
-    response.set_cookie(service.browser_cookie(started.login_id), browser_secret,
-                        max_age=setup.order_seconds + 60, path="/", secure=setup.secure_cookie,
-                        httponly=True, samesite="strict")
+    response.set_cookie(
+        service.browser_cookie(started.login_id),
+        browser_secret,
+        max_age=setup.order_seconds + 60,
+        path="/",
+        secure=setup.secure_cookie,
+        httponly=True,
+        samesite="strict",
+    )
     return started
 
 
@@ -102,19 +119,24 @@ async def login_qr(request: Request, login_id: uuid.UUID, session: Session, setu
     return await service.qr(session, setup, login_id, _browser_secret(request, login_id))
 
 
-@router.post("/login/bankid/{login_id}/collect", dependencies=[Depends(_rate_limited("collect"))],
-             responses=problem_responses(NotAllowed, NotFound, Conflict, InvalidInput, TooManyRequests,
-                                         Unavailable))
-async def collect_login(request: Request, login_id: uuid.UUID, session: Session, setup: Setup,
-                        backend: Backend) -> LoginStatus:
+@router.post(
+    "/login/bankid/{login_id}/collect",
+    dependencies=[Depends(_rate_limited("collect"))],
+    responses=problem_responses(NotAllowed, NotFound, Conflict, InvalidInput, TooManyRequests, Unavailable),
+)
+async def collect_login(
+    request: Request, login_id: uuid.UUID, session: Session, setup: Setup, backend: Backend
+) -> LoginStatus:
     """How the login goes; the citizen token once, when it completes. Poll every two seconds."""
     return await service.collect(session, setup, backend, login_id, _browser_secret(request, login_id))
 
 
-@router.post("/login/bankid/{login_id}/cancel", status_code=status.HTTP_204_NO_CONTENT,
-             responses=problem_responses(NotAllowed, NotFound, Conflict, Unavailable))
-async def cancel_login(request: Request, login_id: uuid.UUID, session: Session, backend: Backend
-                       ) -> Response:
+@router.post(
+    "/login/bankid/{login_id}/cancel",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(NotAllowed, NotFound, Conflict, Unavailable),
+)
+async def cancel_login(request: Request, login_id: uuid.UUID, session: Session, backend: Backend) -> Response:
     """Cancel the login and its BankID order."""
     await service.cancel(session, backend, login_id, _browser_secret(request, login_id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -124,9 +146,12 @@ async def cancel_login(request: Request, login_id: uuid.UUID, session: Session, 
 async def discovery(setup: Setup) -> Discovery:
     """OIDC discovery of the citizen login issuer."""
     issuer = setup.issuer.issuer
-    return Discovery(issuer=issuer, jwks_uri=f"{issuer}/jwks.json",
-                     id_token_signing_alg_values_supported=["RS256"],
-                     subject_types_supported=["pairwise"])
+    return Discovery(
+        issuer=issuer,
+        jwks_uri=f"{issuer}/jwks.json",
+        id_token_signing_alg_values_supported=["RS256"],
+        subject_types_supported=["pairwise"],
+    )
 
 
 @router.get("/auth/jwks.json")

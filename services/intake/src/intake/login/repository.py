@@ -15,8 +15,9 @@ def add_login(session: AsyncSession, login: LoginTransaction) -> None:
     session.add(login)
 
 
-async def get_login(session: AsyncSession, login_id: uuid.UUID, *, lock: bool = False
-                    ) -> LoginTransaction | None:
+async def get_login(
+    session: AsyncSession, login_id: uuid.UUID, *, lock: bool = False
+) -> LoginTransaction | None:
     # lock: collect holds the row while it asks the backend, so two concurrent
     # collects (on any replica) cannot both hand out a token.
     query = select(LoginTransaction).where(LoginTransaction.id == login_id)
@@ -31,8 +32,12 @@ def add_simulated_order(session: AsyncSession, order: SimulatedOrder) -> None:
 
 async def count_simulated_collect(session: AsyncSession, order_ref: str) -> SimulatedOrder | None:
     """Count one more collect of the order, and return it; None if unknown."""
-    query = (update(SimulatedOrder).where(SimulatedOrder.order_ref == order_ref)
-             .values(collects=SimulatedOrder.collects + 1).returning(SimulatedOrder))
+    query = (
+        update(SimulatedOrder)
+        .where(SimulatedOrder.order_ref == order_ref)
+        .values(collects=SimulatedOrder.collects + 1)
+        .returning(SimulatedOrder)
+    )
     return await session.scalar(query)
 
 
@@ -43,8 +48,11 @@ async def delete_simulated_order(session: AsyncSession, order_ref: str) -> bool:
 
 async def purge_logins(session: AsyncSession, ended_before: datetime, started_before: datetime) -> int:
     """Delete logins that ended before `ended_before`, or started (and so expired) before `started_before`."""
-    result = await session.execute(delete(LoginTransaction).where(or_(
-        LoginTransaction.finished_at < ended_before, LoginTransaction.started_at < started_before)))
+    result = await session.execute(
+        delete(LoginTransaction).where(
+            or_(LoginTransaction.finished_at < ended_before, LoginTransaction.started_at < started_before)
+        )
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 

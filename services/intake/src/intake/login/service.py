@@ -42,34 +42,48 @@ def browser_cookie(login_id: uuid.UUID) -> str:
     return f"omsorg_login_{login_id.hex}"
 
 
-async def start(session: AsyncSession, backend: EidBackend, end_user_ip: str, simulate: Simulation | None
-                ) -> tuple[LoginStarted, str]:
+async def start(
+    session: AsyncSession, backend: EidBackend, end_user_ip: str, simulate: Simulation | None
+) -> tuple[LoginStarted, str]:
     """Start an e-ID order for the user at `end_user_ip`: the answer, and the
     secret only the starting browser gets (in a cookie)."""
     if simulate is not None:
         if not isinstance(backend, Simulator):
             raise InvalidInput("simulate is only allowed with the development e-ID simulator.")
         device_ip = str(simulate.device_ip) if simulate.device_ip else None
-        order = await backend.auth_as(end_user_ip, simulate.personnummer, simulate.name, simulate.outcome,
-                                      device_ip)
+        order = await backend.auth_as(
+            end_user_ip, simulate.personnummer, simulate.name, simulate.outcome, device_ip
+        )
     else:
         order = await backend.auth(end_user_ip)
     browser_secret = secrets.token_urlsafe(32)
     login = LoginTransaction(
-        id=uuid.uuid4(), backend=backend.name, order_ref=order.order_ref,
-        auto_start_token=order.auto_start_token, qr_start_token=order.qr_start_token,
-        qr_start_secret=order.qr_start_secret, status="pending", hint_code=None,
-        started_at=datetime.now(UTC), browser_binding=_hash(browser_secret), end_user_ip=end_user_ip)
+        id=uuid.uuid4(),
+        backend=backend.name,
+        order_ref=order.order_ref,
+        auto_start_token=order.auto_start_token,
+        qr_start_token=order.qr_start_token,
+        qr_start_secret=order.qr_start_secret,
+        status="pending",
+        hint_code=None,
+        started_at=datetime.now(UTC),
+        browser_binding=_hash(browser_secret),
+        end_user_ip=end_user_ip,
+    )
     repository.add_login(session, login)
     await session.flush()
     log.info("login %s started at %s", login.id, backend.name)
-    started = LoginStarted(login_id=login.id, auto_start_token=login.auto_start_token,
-                           qr_data=qr_data(order.qr_start_token, order.qr_start_secret, 0))
+    started = LoginStarted(
+        login_id=login.id,
+        auto_start_token=login.auto_start_token,
+        qr_data=qr_data(order.qr_start_token, order.qr_start_secret, 0),
+    )
     return started, browser_secret
 
 
-async def qr(session: AsyncSession, setup: LoginSetup, login_id: uuid.UUID, browser_secret: str | None
-             ) -> QrCode:
+async def qr(
+    session: AsyncSession, setup: LoginSetup, login_id: uuid.UUID, browser_secret: str | None
+) -> QrCode:
     """The QR code's content for this second of the order."""
     login = await _get(session, login_id, browser_secret)
     seconds = _seconds_since_start(login)
@@ -80,8 +94,13 @@ async def qr(session: AsyncSession, setup: LoginSetup, login_id: uuid.UUID, brow
     return QrCode(qr_data=qr_data(login.qr_start_token, login.qr_start_secret, seconds))
 
 
-async def collect(session: AsyncSession, setup: LoginSetup, backend: EidBackend, login_id: uuid.UUID,
-                  browser_secret: str | None) -> LoginStatus:
+async def collect(
+    session: AsyncSession,
+    setup: LoginSetup,
+    backend: EidBackend,
+    login_id: uuid.UUID,
+    browser_secret: str | None,
+) -> LoginStatus:
     """Ask the backend how the order goes; on completion, the citizen's token (once)."""
     login = await _get(session, login_id, browser_secret, lock=True)
     if login.status == "complete":
@@ -111,10 +130,19 @@ async def collect(session: AsyncSession, setup: LoginSetup, backend: EidBackend,
         # Someone else's device completed an order this browser started (a relayed
         # QR code or autostart link): no token. The addresses stay out of the log.
         _finish(login, "failed", DEVICE_MISMATCH)
-        await audit.record(session, audit.AuditEntry(
-            actor=setup.issuer.subject(pnr), actor_role="citizen", action="login", object_type="login",
-            object_id=str(login.id), subject_pnr=str(pnr), outcome="refused",
-            reason="the e-ID was completed from another address than the login started from"))
+        await audit.record(
+            session,
+            audit.AuditEntry(
+                actor=setup.issuer.subject(pnr),
+                actor_role="citizen",
+                action="login",
+                object_type="login",
+                object_id=str(login.id),
+                subject_pnr=str(pnr),
+                outcome="refused",
+                reason="the e-ID was completed from another address than the login started from",
+            ),
+        )
         await session.flush()
         log.warning("login %s refused: completed from another address than it started from", login.id)
         return LoginStatus(status="failed", hint_code=login.hint_code)
@@ -122,16 +150,26 @@ async def collect(session: AsyncSession, setup: LoginSetup, backend: EidBackend,
     _finish(login, "complete", None)
     login.token_issued_at = login.finished_at
     token = setup.issuer.issue(pnr, name, METHOD, login.id)
-    await audit.record(session, audit.AuditEntry(
-        actor=setup.issuer.subject(pnr), actor_role="citizen", action="login", object_type="login",
-        object_id=str(login.id), subject_pnr=str(pnr), reason=f"e-ID {login.backend}"))
+    await audit.record(
+        session,
+        audit.AuditEntry(
+            actor=setup.issuer.subject(pnr),
+            actor_role="citizen",
+            action="login",
+            object_type="login",
+            object_id=str(login.id),
+            subject_pnr=str(pnr),
+            reason=f"e-ID {login.backend}",
+        ),
+    )
     await session.flush()
     log.info("login %s complete", login.id)
     return LoginStatus(status="complete", hint_code=None, access_token=token)
 
 
-async def cancel(session: AsyncSession, backend: EidBackend, login_id: uuid.UUID,
-                 browser_secret: str | None) -> None:
+async def cancel(
+    session: AsyncSession, backend: EidBackend, login_id: uuid.UUID, browser_secret: str | None
+) -> None:
     """Cancel a pending login; cancelling a failed one again changes nothing."""
     login = await _get(session, login_id, browser_secret, lock=True)
     if login.status == "complete":
@@ -171,13 +209,17 @@ async def purge_forever(sessionmaker: async_sessionmaker[AsyncSession], setup: L
         await asyncio.sleep(setup.purge_interval_seconds)
 
 
-async def _get(session: AsyncSession, login_id: uuid.UUID, browser_secret: str | None, *, lock: bool = False
-               ) -> LoginTransaction:
+async def _get(
+    session: AsyncSession, login_id: uuid.UUID, browser_secret: str | None, *, lock: bool = False
+) -> LoginTransaction:
     login = await repository.get_login(session, login_id, lock=lock)
     if login is None:
         raise NotFound("No such login.")
-    if (login.browser_binding is None or browser_secret is None
-            or not hmac.compare_digest(login.browser_binding, _hash(browser_secret))):
+    if (
+        login.browser_binding is None
+        or browser_secret is None
+        or not hmac.compare_digest(login.browser_binding, _hash(browser_secret))
+    ):
         log.warning("login %s refused to a browser that did not start it", login.id)
         raise NotAllowed("This login was started in another browser: start a new one here.")
     return login

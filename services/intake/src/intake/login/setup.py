@@ -37,24 +37,34 @@ class LoginSetup:
     def from_settings(cls, settings: Settings) -> LoginSetup:
         """Load the signing key and the e-ID backend's credentials."""
         issuer = CitizenTokenIssuer(
-            issuer=settings.citizen_issuer_url.rstrip("/"), audience=settings.token_audience,
+            issuer=settings.citizen_issuer_url.rstrip("/"),
+            audience=settings.token_audience,
             key=load_or_create_key(settings.login_key_file, settings.environment),
-            lifetime_seconds=settings.login_token_seconds)
+            lifetime_seconds=settings.login_token_seconds,
+        )
         bankid = None
         if settings.eid_backend == "bankid":
             # The settings guarantee the three files are named.
             assert settings.bankid_cert_file and settings.bankid_key_file and settings.bankid_ca_file
-            bankid = BankIdClient(settings.bankid_base_url, settings.bankid_cert_file,
-                                  settings.bankid_key_file, settings.bankid_ca_file,
-                                  settings.bankid_timeout_seconds)
-        return cls(issuer=issuer, environment=settings.environment,
-                   order_seconds=settings.login_order_seconds, qr_seconds=settings.login_qr_seconds,
-                   bankid=bankid, retention_seconds=settings.login_retention_seconds,
-                   purge_interval_seconds=settings.login_purge_interval_seconds,
-                   require_same_device_ip=settings.login_require_same_device_ip,
-                   start_limiter=RateLimiter(settings.login_start_burst, settings.login_start_per_minute),
-                   collect_limiter=RateLimiter(settings.login_collect_burst,
-                                               settings.login_collect_per_minute))
+            bankid = BankIdClient(
+                settings.bankid_base_url,
+                settings.bankid_cert_file,
+                settings.bankid_key_file,
+                settings.bankid_ca_file,
+                settings.bankid_timeout_seconds,
+            )
+        return cls(
+            issuer=issuer,
+            environment=settings.environment,
+            order_seconds=settings.login_order_seconds,
+            qr_seconds=settings.login_qr_seconds,
+            bankid=bankid,
+            retention_seconds=settings.login_retention_seconds,
+            purge_interval_seconds=settings.login_purge_interval_seconds,
+            require_same_device_ip=settings.login_require_same_device_ip,
+            start_limiter=RateLimiter(settings.login_start_burst, settings.login_start_per_minute),
+            collect_limiter=RateLimiter(settings.login_collect_burst, settings.login_collect_per_minute),
+        )
 
     def backend(self, sessionmaker: async_sessionmaker[AsyncSession]) -> EidBackend:
         """The configured e-ID backend."""

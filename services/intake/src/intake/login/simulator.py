@@ -43,17 +43,35 @@ class Simulator:
         """Start an order that completes for the test person."""
         return await self.auth_as(end_user_ip, TEST_PERSONNUMMER, TEST_NAME, "complete")
 
-    async def auth_as(self, end_user_ip: str, personal_number: str, name: str,
-                      outcome: SimulatedOutcome, device_ip: str | None = None) -> Order:
+    async def auth_as(
+        self,
+        end_user_ip: str,
+        personal_number: str,
+        name: str,
+        outcome: SimulatedOutcome,
+        device_ip: str | None = None,
+    ) -> Order:
         """Start an order that ends as `outcome`, for the person given, completed
         from `device_ip` (by default the user's own address, as on the same device)."""
-        order = Order(order_ref=str(uuid.uuid4()), auto_start_token=str(uuid.uuid4()),
-                      qr_start_token=str(uuid.uuid4()), qr_start_secret=str(uuid.uuid4()))
+        order = Order(
+            order_ref=str(uuid.uuid4()),
+            auto_start_token=str(uuid.uuid4()),
+            qr_start_token=str(uuid.uuid4()),
+            qr_start_secret=str(uuid.uuid4()),
+        )
         async with self._sessionmaker() as session, session.begin():
-            repository.add_simulated_order(session, SimulatedOrder(
-                order_ref=order.order_ref, personal_number=personal_number, name=name,
-                outcome=outcome, collects=0, created_at=datetime.now(UTC),
-                device_ip=device_ip or end_user_ip))
+            repository.add_simulated_order(
+                session,
+                SimulatedOrder(
+                    order_ref=order.order_ref,
+                    personal_number=personal_number,
+                    name=name,
+                    outcome=outcome,
+                    collects=0,
+                    created_at=datetime.now(UTC),
+                    device_ip=device_ip or end_user_ip,
+                ),
+            )
         return order
 
     async def collect(self, order_ref: str) -> CollectResult:
@@ -67,9 +85,13 @@ class Simulator:
         if order.outcome != "complete":
             return CollectResult(status="failed", hint_code=order.outcome)
         given_name, _, surname = order.name.partition(" ")
-        return CollectResult(status="complete", device_ip=order.device_ip, user=CompletedUser(
-            personal_number=order.personal_number, name=order.name,
-            given_name=given_name, surname=surname))
+        return CollectResult(
+            status="complete",
+            device_ip=order.device_ip,
+            user=CompletedUser(
+                personal_number=order.personal_number, name=order.name, given_name=given_name, surname=surname
+            ),
+        )
 
     async def cancel(self, order_ref: str) -> None:
         """Forget the order, as BankID does."""

@@ -25,8 +25,10 @@ def load_or_create_key(path: Path, environment: str) -> rsa.RSAPrivateKey:
     """The login signing key from `path`; in development a new one is written there if missing."""
     if not path.exists():
         if environment == "production":
-            raise RuntimeError(f"The citizen login signing key {path} does not exist "
-                               "(INTAKE_LOGIN_KEY_FILE); production never generates one.")
+            raise RuntimeError(
+                f"The citizen login signing key {path} does not exist "
+                "(INTAKE_LOGIN_KEY_FILE); production never generates one."
+            )
         _create_key(path)
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
@@ -36,8 +38,9 @@ def load_or_create_key(path: Path, environment: str) -> rsa.RSAPrivateKey:
 
 def _create_key(path: Path) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -67,10 +70,12 @@ class CitizenTokenIssuer:
     def __post_init__(self) -> None:
         numbers = self.key.public_key().public_numbers()
         object.__setattr__(self, "kid", uuid.uuid5(uuid.NAMESPACE_OID, f"{numbers.n}").hex[:16])
-        der = self.key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption())
-        object.__setattr__(self, "_subject_secret",
-                           hmac.new(der, b"omsorg citizen subject v1", hashlib.sha256).digest())
+        der = self.key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        object.__setattr__(
+            self, "_subject_secret", hmac.new(der, b"omsorg citizen subject v1", hashlib.sha256).digest()
+        )
 
     def subject(self, pnr: Personnummer) -> str:
         """A stable pseudonymous `sub` for the person: not the personnummer, not derivable without the key."""
@@ -80,9 +85,17 @@ class CitizenTokenIssuer:
         """A signed citizen token for the person the e-ID login named."""
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": self.issuer, "aud": self.audience, "sub": self.subject(pnr), "name": name,
-            "pnr": str(pnr), "roles": [Role.CITIZEN.value], "iat": now, "exp": now + self.lifetime_seconds,
-            "acr": "loa3", "amr": [method], "jti": str(token_id),
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": self.subject(pnr),
+            "name": name,
+            "pnr": str(pnr),
+            "roles": [Role.CITIZEN.value],
+            "iat": now,
+            "exp": now + self.lifetime_seconds,
+            "acr": "loa3",
+            "amr": [method],
+            "jti": str(token_id),
         }
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid})
 

@@ -20,9 +20,12 @@ async def list_representations(user: Citizen, session: Session) -> list[Represen
     return await service.list_mine(session, user)
 
 
-@router.get("/representations/{approval_id}/applications",
-            responses=problem_responses(NotAuthenticated, NotAllowed, NotFound))
-async def represented_applications(approval_id: uuid.UUID, user: Citizen, session: Session
-                                   ) -> list[ApplicationOut]:
+@router.get(
+    "/representations/{approval_id}/applications",
+    responses=problem_responses(NotAuthenticated, NotAllowed, NotFound),
+)
+async def represented_applications(
+    approval_id: uuid.UUID, user: Citizen, session: Session
+) -> list[ApplicationOut]:
     """The represented citizen's applications, inside the approval period only."""
     return await service.applications_of_represented(session, user, approval_id)

@@ -14,13 +14,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import Representation
 
-_FACTS = ("person_id", "citizen_pnr", "citizen_name", "related_pnr", "related_name", "valid_from",
-          "valid_to", "changed_at", "version")
+_FACTS = (
+    "person_id",
+    "citizen_pnr",
+    "citizen_name",
+    "related_pnr",
+    "related_name",
+    "valid_from",
+    "valid_to",
+    "changed_at",
+    "version",
+)
 
 
 async def for_related_person(session: AsyncSession, related_pnr: str) -> list[Representation]:
-    query = (select(Representation).where(Representation.related_pnr == related_pnr)
-             .order_by(Representation.citizen_name, Representation.approval_id))
+    query = (
+        select(Representation)
+        .where(Representation.related_pnr == related_pnr)
+        .order_by(Representation.citizen_name, Representation.approval_id)
+    )
     return list(await session.scalars(query))
 
 
@@ -32,9 +44,14 @@ def _newer(stmt: Insert) -> ColumnElement[bool]:
     """The incoming event is newer than what was applied: a higher version, or,
     while neither carries one (events from before versions), a later timestamp."""
     incoming = stmt.excluded
-    return or_(incoming.version > Representation.version,
-               and_(incoming.version == 0, Representation.version == 0,
-                    Representation.changed_at <= incoming.changed_at))
+    return or_(
+        incoming.version > Representation.version,
+        and_(
+            incoming.version == 0,
+            Representation.version == 0,
+            Representation.changed_at <= incoming.changed_at,
+        ),
+    )
 
 
 async def apply_approval(session: AsyncSession, values: dict[str, Any]) -> bool:
@@ -42,8 +59,10 @@ async def apply_approval(session: AsyncSession, values: dict[str, Any]) -> bool:
     revoked (whatever the version); True if the row changed."""
     stmt = insert(Representation).values(**values, revoked_at=None)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["approval_id"], set_={k: stmt.excluded[k] for k in _FACTS},
-        where=and_(Representation.revoked_at.is_(None), _newer(stmt)))
+        index_elements=["approval_id"],
+        set_={k: stmt.excluded[k] for k in _FACTS},
+        where=and_(Representation.revoked_at.is_(None), _newer(stmt)),
+    )
     return (await session.execute(stmt.returning(Representation.approval_id))).first() is not None
 
 
@@ -52,11 +71,16 @@ async def apply_revocation(session: AsyncSession, values: dict[str, Any]) -> boo
     that overtook its approval); its facts replace older ones only. True if the row changed."""
     stmt = insert(Representation).values(**values)
     newer = _newer(stmt)
-    facts = {k: case((newer, stmt.excluded[k]), else_=getattr(Representation, k))
-             for k in _FACTS if k != "version"}
+    facts = {
+        k: case((newer, stmt.excluded[k]), else_=getattr(Representation, k)) for k in _FACTS if k != "version"
+    }
     stmt = stmt.on_conflict_do_update(
         index_elements=["approval_id"],
-        set_={**facts, "revoked_at": stmt.excluded.revoked_at,
-              "version": func.greatest(Representation.version, stmt.excluded.version)},
-        where=Representation.revoked_at.is_(None))
+        set_={
+            **facts,
+            "revoked_at": stmt.excluded.revoked_at,
+            "version": func.greatest(Representation.version, stmt.excluded.version),
+        },
+        where=Representation.revoked_at.is_(None),
+    )
     return (await session.execute(stmt.returning(Representation.approval_id))).first() is not None

@@ -36,50 +36,90 @@ async def list_mine(session: AsyncSession, user: User) -> list[RepresentationOut
     """Citizens the logged-in person is (or was) approved to act for."""
     rows = await repository.for_related_person(session, str(user.pnr))
     today = _today().date()
-    await audit.record_many(session, (audit.AuditEntry(
-        actor=user.sub, actor_role="related_person", action="list", object_type="representation",
-        object_id=str(r.approval_id), subject_pnr=r.citizen_pnr) for r in rows))
-    return [RepresentationOut(approval_id=r.approval_id, citizen_name=r.citizen_name,
-                              valid_from=r.valid_from, valid_to=r.valid_to, active=r.active_on(today))
-            for r in rows if r.revoked_at is None]
+    await audit.record_many(
+        session,
+        (
+            audit.AuditEntry(
+                actor=user.sub,
+                actor_role="related_person",
+                action="list",
+                object_type="representation",
+                object_id=str(r.approval_id),
+                subject_pnr=r.citizen_pnr,
+            )
+            for r in rows
+        ),
+    )
+    return [
+        RepresentationOut(
+            approval_id=r.approval_id,
+            citizen_name=r.citizen_name,
+            valid_from=r.valid_from,
+            valid_to=r.valid_to,
+            active=r.active_on(today),
+        )
+        for r in rows
+        if r.revoked_at is None
+    ]
 
 
-async def acting_for(session: AsyncSession, user: User, approval_id: uuid.UUID, action: str
-                     ) -> Representation:
+async def acting_for(
+    session: AsyncSession, user: User, approval_id: uuid.UUID, action: str
+) -> Representation:
     """The approval, if the logged-in person may act on it now; else a refusal, audited."""
     representation = await repository.get(session, approval_id)
     if representation is None:
         raise NotFound("There is no such approval.")
-    entry = audit.AuditEntry(actor=user.sub, actor_role="related_person", action=action,
-                             object_type="representation", object_id=str(approval_id),
-                             subject_pnr=representation.citizen_pnr)
+    entry = audit.AuditEntry(
+        actor=user.sub,
+        actor_role="related_person",
+        action=action,
+        object_type="representation",
+        object_id=str(approval_id),
+        subject_pnr=representation.citizen_pnr,
+    )
     if representation.related_pnr != str(user.pnr):
         raise await audit.refuse(session, entry, NotAllowed("This approval is not yours."))
     if representation.revoked_at is not None:
         raise await audit.refuse(session, entry, NotAllowed("The approval has been revoked."))
     if not representation.active_on(_today().date()):
-        raise await audit.refuse(session, entry, NotAllowed(
-            f"The approval is valid {representation.valid_from} to {representation.valid_to}, not today."))
+        raise await audit.refuse(
+            session,
+            entry,
+            NotAllowed(
+                f"The approval is valid {representation.valid_from} to {representation.valid_to}, not today."
+            ),
+        )
     return representation
 
 
-async def applications_of_represented(session: AsyncSession, user: User, approval_id: uuid.UUID
-                                      ) -> list[ApplicationOut]:
+async def applications_of_represented(
+    session: AsyncSession, user: User, approval_id: uuid.UUID
+) -> list[ApplicationOut]:
     """The represented citizen's applications and their status, read by the related person."""
     representation = await acting_for(session, user, approval_id, "list")
     return await applications.list_for(session, user, representation.citizen_pnr, "related_person")
 
 
-def _facts(event: RelatedPersonApproved | RelatedPersonApprovalChanged | RelatedPersonApprovalRevoked
-           ) -> dict[str, object]:
-    return {"approval_id": event.approval_id, "person_id": event.person_id,
-            "citizen_pnr": str(event.citizen_pnr), "citizen_name": event.citizen_name,
-            "related_pnr": str(event.related_pnr), "related_name": event.related_name,
-            "valid_from": event.valid_from, "valid_to": event.valid_to, "version": event.version}
+def _facts(
+    event: RelatedPersonApproved | RelatedPersonApprovalChanged | RelatedPersonApprovalRevoked,
+) -> dict[str, object]:
+    return {
+        "approval_id": event.approval_id,
+        "person_id": event.person_id,
+        "citizen_pnr": str(event.citizen_pnr),
+        "citizen_name": event.citizen_name,
+        "related_pnr": str(event.related_pnr),
+        "related_name": event.related_name,
+        "valid_from": event.valid_from,
+        "valid_to": event.valid_to,
+        "version": event.version,
+    }
 
 
-async def on_approved(session: AsyncSession, event: RelatedPersonApproved | RelatedPersonApprovalChanged,
-                      envelope: Envelope) -> None:
+async def on_approved(
+    session: AsyncSession, event: RelatedPersonApproved | RelatedPersonApprovalChanged, envelope: Envelope
+) -> None:
     """Record or update an approval from casework, unless a newer version was applied
     already (a replayed or late event) or the approval was revoked: revocation is
     final, whatever the version or order of arrival."""
@@ -88,18 +128,27 @@ async def on_approved(session: AsyncSession, event: RelatedPersonApproved | Rela
         await _audit_projection(session, envelope, event.approval_id, str(event.citizen_pnr))
 
 
-async def _audit_projection(session: AsyncSession, envelope: Envelope, approval_id: uuid.UUID,
-                            citizen_pnr: str) -> None:
-    await audit.record(session, audit.AuditEntry(
-        actor=f"event:{envelope.source}", actor_role="system", action="update",
-        object_type="representation", object_id=str(approval_id), subject_pnr=citizen_pnr))
+async def _audit_projection(
+    session: AsyncSession, envelope: Envelope, approval_id: uuid.UUID, citizen_pnr: str
+) -> None:
+    await audit.record(
+        session,
+        audit.AuditEntry(
+            actor=f"event:{envelope.source}",
+            actor_role="system",
+            action="update",
+            object_type="representation",
+            object_id=str(approval_id),
+            subject_pnr=citizen_pnr,
+        ),
+    )
 
 
-async def on_revoked(session: AsyncSession, event: RelatedPersonApprovalRevoked, envelope: Envelope
-                     ) -> None:
+async def on_revoked(session: AsyncSession, event: RelatedPersonApprovalRevoked, envelope: Envelope) -> None:
     """Mark an approval revoked: the related person's next request is refused. A
     revocation that arrives before its approval (say, one replayed from a dead
     letter later) is recorded revoked, so the late approval cannot revive it."""
-    if await repository.apply_revocation(session, {**_facts(event), "revoked_at": event.revoked_at,
-                                                   "changed_at": event.revoked_at}):
+    if await repository.apply_revocation(
+        session, {**_facts(event), "revoked_at": event.revoked_at, "changed_at": event.revoked_at}
+    ):
         await _audit_projection(session, envelope, event.approval_id, str(event.citizen_pnr))
