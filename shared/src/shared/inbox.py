@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -217,7 +217,8 @@ class InboxConsumer:
 
         @subscriber
         async def on_record(msg: KafkaMessage) -> None:
-            record: ConsumerRecord[Any, Any] = msg.raw_message  # type: ignore[assignment]
+            # One subscriber, one record at a time (no batch): the raw message is a record.
+            record = cast("ConsumerRecord[Any, Any]", msg.raw_message)
             try:
                 done = await self.process(record, registry, by_type)
             except Exception as exc:  # our own bug: never skip the record for it
@@ -231,7 +232,7 @@ class InboxConsumer:
                 )
                 done = False
             if not done:
-                self._rewind_and_pause(msg.consumer, record)  # type: ignore[arg-type]
+                self._rewind_and_pause(cast(AIOKafkaConsumer, msg.consumer), record)
                 return
             self._resumed(TopicPartition(record.topic, record.partition))
             try:
