@@ -147,6 +147,7 @@ class ConsumerStats:
 @dataclass
 class _Pause:
     since: float
+    consumer: AIOKafkaConsumer
     failures: int = 0
     resume_handle: asyncio.TimerHandle | None = field(default=None, repr=False)
 
@@ -154,13 +155,14 @@ class _Pause:
 async def _tolerant_parser(
     record: ConsumerRecord[Any, Any], original: Callable[[Any], Awaitable[StreamMessage[Any]]]
 ) -> StreamMessage[Any]:
-    """FastStream's parser decodes every header as UTF-8 and would drop a record
-    with a broken one; such a record is parsed with the headers made readable,
-    so it still reaches `process` (which dead-letters it), its raw headers intact."""
+    """FastStream's parser decodes every header value as UTF-8 and would drop a
+    record with a broken or null one (Kafka allows null header values); such a
+    record is parsed with its headers made readable, so it still reaches
+    `process` (which dead-letters it), its raw headers intact."""
     try:
         return await original(record)
-    except UnicodeDecodeError:
-        readable = [(k, v.decode(errors="replace").encode()) for k, v in record.headers or ()]
+    except Exception:
+        readable = [(k, (v or b"").decode(errors="replace").encode()) for k, v in record.headers or ()]
         message = await original(replace(record, headers=readable))
         message.raw_message = record
         return message
@@ -252,6 +254,9 @@ class InboxConsumer:
             for s in self.subscribers
             if not s.running
         ]
+        for tp, pause in list(self._pauses.items()):
+            if tp not in pause.consumer.assignment():  # taken over by another replica
+                self._resumed(tp)
         now = time.monotonic()
         found += [
             f"consumer {self.consumer} paused on {tp.topic}/{tp.partition} for {int(now - pause.since)} s"
@@ -350,10 +355,7 @@ class InboxConsumer:
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], body: bytes, error: str) -> bool:
         """Publish the record to its dead-letter topic; False if Kafka did not
         confirm it in time (the record is then retried later, never skipped)."""
-        headers = {
-            k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v))
-            for k, v in (record.headers or ())
-        }
+        headers = {k: (v or b"").decode(errors="replace") for k, v in (record.headers or ())}
         headers.update(
             {
                 "dlq_error": error[:1000],
@@ -402,11 +404,16 @@ class InboxConsumer:
         tp = TopicPartition(record.topic, record.partition)
         self.stats.retried_later += 1
         EVENTS.labels(self.consumer, record.topic, "retried_later").inc()
-        pause = self._pauses.setdefault(tp, _Pause(since=time.monotonic()))
-        delay = min(self.backoff_seconds * 2**pause.failures, self.max_pause_seconds)
-        pause.failures += 1
+        if tp not in consumer.assignment():
+            # Revoked while the record was in hand: its new owner starts at the
+            # committed offset, which is not past this record.
+            self._resumed(tp)
+            return
         consumer.seek(tp, record.offset)
         consumer.pause(tp)
+        pause = self._pauses.setdefault(tp, _Pause(since=time.monotonic(), consumer=consumer))
+        delay = min(self.backoff_seconds * 2**pause.failures, self.max_pause_seconds)
+        pause.failures += 1
         PAUSED.labels(self.consumer).set(len(self._pauses))
         if pause.resume_handle is not None:
             pause.resume_handle.cancel()

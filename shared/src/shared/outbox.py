@@ -99,6 +99,8 @@ _PERMANENT = (
     kafka_errors.RecordTooLargeError,
     kafka_errors.RecordListTooLargeError,
     kafka_errors.UnsupportedForMessageFormatError,
+    kafka_errors.PolicyViolationError,
+    kafka_errors.InvalidTimestampError,
 )
 
 
@@ -132,10 +134,11 @@ class RelayPass:
 class Retention:
     """How long sent outbox rows (they hold personal data) and inbox rows (the
     duplicate filter) are kept. The inbox must outlive the consumed topics'
-    retention, or a very late redelivery could be applied twice."""
+    retention and the dead-letter topics' (90 days): a replayed dead letter goes
+    back to its topic, and every consumer of it must still recognise it."""
 
     sent_outbox: timedelta = timedelta(days=7)
-    inbox: timedelta = timedelta(days=30)
+    inbox: timedelta = timedelta(days=100)
     every_seconds: float = 3600.0
     batch: int = 5000
 
@@ -153,6 +156,8 @@ class OutboxRelay:
         idle_poll_seconds: float = 2.0,
         producer_options: dict[str, Any] | None = None,
         retention: Retention | None = None,
+        send_timeout: float = 10.0,
+        missing_topic_grace: float = 30.0,
     ) -> None:
         self._engine = engine
         self._listen_dsn = listen_dsn
@@ -173,6 +178,9 @@ class OutboxRelay:
         self._listener: asyncpg.Connection | None = None
         self._producer: AIOKafkaProducer | None = None
         self._topics: frozenset[str] = frozenset()  # known to exist
+        self._absent_since: dict[str, float] = {}
+        self._send_timeout = send_timeout
+        self._missing_topic_grace = missing_topic_grace
         self._cleaned_at = 0.0
         self.published = 0
         # For readiness: when a pass last completed without an infrastructure error.
@@ -204,12 +212,14 @@ class OutboxRelay:
                 await self._ensure_listener()
                 outcome = await self.relay_once()
                 await self._maybe_clean()
-                if outcome.failed:
+                if outcome.failed and not outcome.sent:
+                    # Nothing moved: Kafka is away or the only keys left keep
+                    # failing. When some keys flow, go on without a pause.
                     raise _PassFailed
                 failures = 0
                 self.failing_since = None
                 self.last_success = time.monotonic()
-                if outcome.claimed >= self._batch_size:
+                if outcome.claimed >= self._batch_size or outcome.failed:
                     continue  # more waiting: no sleep
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._idle_poll)
@@ -222,6 +232,8 @@ class OutboxRelay:
                 log.warning("outbox relay: %s; retrying", type(exc).__name__)
                 if not isinstance(exc, _PassFailed):
                     await self._close_listener()
+                if failures % 5 == 0:
+                    await self._close_producer()  # a fresh client after repeated failures
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
 
     async def relay_once(self) -> RelayPass:
@@ -235,12 +247,12 @@ class OutboxRelay:
             rows = (await conn.execute(_CLAIM, {"limit": self._batch_size})).all()
             if not rows:
                 return RelayPass()
-            missing = await self._missing_topics(producer, {row.topic for row in rows})
+            missing, absent = await self._missing_topics(producer, {row.topic for row in rows})
             by_key: dict[tuple[str, str], list[Any]] = {}
             for row in rows:
                 by_key.setdefault((row.topic, row.key), []).append(row)
             results = await asyncio.gather(
-                *(self._publish_in_order(producer, group, missing) for group in by_key.values())
+                *(self._publish_in_order(producer, group, missing, absent) for group in by_key.values())
             )
             sent = [row_id for group in results for row_id in group.sent]
             parked = [p for group in results for p in group.parked]
@@ -261,37 +273,55 @@ class OutboxRelay:
         return RelayPass(sent=len(sent), parked=len(parked), failed=failed, claimed=len(rows))
 
     async def _publish_in_order(
-        self, producer: AIOKafkaProducer, rows: Sequence[Any], missing: frozenset[str]
+        self, producer: AIOKafkaProducer, rows: Sequence[Any], missing: frozenset[str], absent: frozenset[str]
     ) -> _GroupResult:
         """Send one key's rows one after the other; stop at the first that fails,
-        so no later event of the key can overtake it."""
+        so no later event of the key can overtake it. Each send waits at most
+        `send_timeout` for Kafka's acknowledgement, so a partition without a
+        leader delays the pass, and the other keys' marking, only that long."""
         result = _GroupResult()
         for row in rows:
             if row.topic in missing:
                 result.parked.append((row.id, "missing-topic: the topic does not exist"))
                 return result
+            if row.topic in absent:
+                result.failed = len(rows) - len(result.sent)  # not parked yet: maybe just created
+                return result
             try:
                 headers = [(k, str(v).encode()) for k, v in row.headers.items()]
                 delivery = await producer.send(row.topic, row.payload, key=row.key.encode(), headers=headers)
-                await delivery
+                # shield: on a timeout the record may still be delivered; it is sent
+                # again next pass (the inbox drops the copy), never before it.
+                await asyncio.wait_for(asyncio.shield(delivery), self._send_timeout)
             except _PERMANENT as exc:
                 result.parked.append((row.id, f"refused: {type(exc).__name__}"))
                 return result
-            except kafka_errors.KafkaError as exc:
+            except (kafka_errors.KafkaError, TimeoutError) as exc:
                 log.warning("outbox: %s on a send; the key waits for the next pass", type(exc).__name__)
                 result.failed = len(rows) - len(result.sent)
                 return result
             result.sent.append(row.id)
         return result
 
-    async def _missing_topics(self, producer: AIOKafkaProducer, topics: set[str]) -> frozenset[str]:
-        """Topics the cluster does not have, from fresh metadata whenever a topic
-        is not known to exist yet; a metadata failure counts as Kafka being away."""
+    async def _missing_topics(
+        self, producer: AIOKafkaProducer, topics: set[str]
+    ) -> tuple[frozenset[str], frozenset[str]]:
+        """(missing for good, absent for now): topics the cluster's metadata has
+        not listed for `missing_topic_grace` seconds, and those absent for less
+        (a topic just created, a broker in failover). Fresh metadata is fetched
+        whenever a topic is not known to exist; a failed fetch means Kafka is away."""
         if topics <= self._topics:
-            return frozenset()
+            return frozenset(), frozenset()
         metadata = await producer.client.fetch_all_metadata()
         self._topics = frozenset(metadata.topics())
-        return frozenset(topics - self._topics)
+        now = time.monotonic()
+        for topic in self._topics:
+            self._absent_since.pop(topic, None)
+        missing, absent = set(), set()
+        for topic in topics - self._topics:
+            since = self._absent_since.setdefault(topic, now)
+            (missing if now - since >= self._missing_topic_grace else absent).add(topic)
+        return frozenset(missing), frozenset(absent)
 
     async def _maybe_clean(self) -> None:
         """Delete sent outbox rows and old inbox rows past their retention, in
