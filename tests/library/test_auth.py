@@ -29,12 +29,14 @@ class FakeIdp:
     def __init__(self) -> None:
         self.keys: list[Any] = []
         self.down = False
+        self.delay = 0.0  # seconds before each answer: a slow IdP
         self.requests: Counter[str] = Counter()
         idp = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 idp.requests[self.path] += 1
+                time.sleep(idp.delay)
                 if idp.down:
                     self._send(503, {"error": "maintenance"})
                 elif self.path == "/.well-known/openid-configuration":
@@ -117,9 +119,25 @@ async def test_a_key_the_idp_removed_is_refused_after_the_next_refresh(
 
     idp.keys = [new.jwk()]  # rotated: the old key is withdrawn (perhaps leaked)
     await asyncio.sleep(0.4)
+    # The first request after the interval is served from the known keys and
+    # starts the refetch beside it; once that is done the old key is refused.
+    assert (await verifier.verify(new.token(idp.url))).sub == "cw-1"
+    await asyncio.sleep(0.2)
     with pytest.raises(NotAuthenticated, match="unknown key"):
         await verifier.verify(old.token(idp.url))
     assert (await verifier.verify(new.token(idp.url))).sub == "cw-1"
+
+
+async def test_a_slow_idp_delays_no_request_whose_key_is_known(idp: FakeIdp, keys: tuple[Key, Key]) -> None:
+    key = keys[1]
+    idp.keys = [key.jwk()]
+    verifier = JwksVerifier(idp.url, AUDIENCE, refresh_interval=0.1)
+    assert (await verifier.verify(key.token(idp.url))).sub == "cw-1"
+    await asyncio.sleep(0.2)  # the keys are due for their scheduled refetch
+    idp.delay = 2.0
+    started = time.monotonic()
+    assert (await verifier.verify(key.token(idp.url))).sub == "cw-1"
+    assert time.monotonic() - started < 1.0, "the scheduled refetch must not hold the request"
 
 
 @pytest.mark.parametrize(

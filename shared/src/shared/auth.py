@@ -76,6 +76,7 @@ class _IssuerKeys:
     failures: int = 0  # failed fetches in a row
     retry_at: float = float("-inf")  # no outbound call before this while the IdP is failing
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    background: asyncio.Task[None] | None = None  # a scheduled refresh under way
 
 
 def usable_keys(jwks: Any) -> tuple[dict[str, Any], list[str]]:
@@ -108,7 +109,8 @@ class JwksVerifier:
     that issuer is trusted: the staff IdP, and the citizen login for citizens only.
 
     An issuer's JWKS is refetched every `refresh_interval` seconds (so keys it
-    removed stop working), and on an unknown key id at most every
+    removed stop working; the request that finds the keys due is served from
+    the known keys while the refetch runs beside it), and on an unknown key id at most every
     `unknown_kid_interval` seconds. While its IdP fails, fetches back off
     exponentially up to `max_backoff`, with no outbound call in between: keys
     already known keep working, anything else is refused at once."""
@@ -166,7 +168,13 @@ class JwksVerifier:
     async def _key(self, issuer: str, kid: str) -> Any:
         state = self._issuers.setdefault(issuer, _IssuerKeys())
         if self._wants_fetch(state, kid, time.monotonic()):
-            await self._refresh(issuer, state, kid)
+            if kid in state.keys:
+                # Only the schedule asks for a fetch: serve the known key now and
+                # refresh beside the request, so a slow IdP delays nobody.
+                if state.background is None or state.background.done():
+                    state.background = asyncio.create_task(self._refresh(issuer, state, kid))
+            else:
+                await self._refresh(issuer, state, kid)
         if kid in state.keys:
             return state.keys[kid]
         if state.fetched_at is None:

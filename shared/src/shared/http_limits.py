@@ -84,7 +84,7 @@ class BodySizeLimit:
         if declared is not None and declared > limit:
             # Answered before the app runs; the body is only drained, never kept.
             # A client waiting for "100 Continue" has sent nothing: answer at once.
-            if declared - limit <= DRAIN_MAX_BYTES and not _expects_continue(scope):
+            if declared <= DRAIN_MAX_BYTES and not _expects_continue(scope):
                 await _drain(receive)
             await _refuse(scope, receive, send, limit)
             return
