@@ -24,6 +24,7 @@ token:     ## print a development token: make token ROLE=citizen|caseworker|prov
 bench:     ## the Apply benchmark against the running system (make up first)
 	@.venv/bin/python tests/benchmarks/bench_apply.py $(ARGS)
 
-lint:      ## ruff (lint and format check)
+lint:      ## ruff (lint and format check) and mypy (strict; the files it checks are in pyproject.toml)
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
+	@.venv/bin/mypy

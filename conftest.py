@@ -18,6 +18,7 @@ import random
 import shutil
 import socket
 import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,17 @@ SERVICES = {"intake": 8101, "casework": 8102, "messaging": 8103, "provider": 810
 ISSUER_URL = os.environ.get("OMSORG_ISSUER_URL", "http://127.0.0.1:8100")
 LOCAL_KAFKA = "127.0.0.1:59092"
 LOCAL_TEST_DB = "postgresql+asyncpg://omsorg_test@127.0.0.1:55432/omsorg_test"
+
+
+# Tests import this module's helpers as `conftest`. Under --import-mode=importlib
+# pytest drops sys.modules["conftest"] whenever it loads a conftest outside a
+# package (services/*/tests/conftest.py); put this one back after each, and
+# let those conftests import from it only inside fixtures.
+_THIS_CONFTEST = sys.modules[__name__]
+
+
+def pytest_plugin_registered(plugin: object) -> None:
+    sys.modules["conftest"] = _THIS_CONFTEST
 
 
 @dataclass

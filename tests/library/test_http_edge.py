@@ -18,8 +18,9 @@ import pytest
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 
-from shared.documents import ApplicationDocument, render_application_pdf, render_off_loop
+from intake.applications.document import ApplicationDocument
 from shared.http_limits import install_body_size_limit
+from shared.pdf import PdfDocument, render_off_loop, render_pdf
 from shared.problems import install_problem_handlers
 
 SCHEMA_MODULES = [
@@ -182,7 +183,8 @@ def test_every_list_in_every_http_schema_is_bounded_and_every_request_string_too
 SLOW_TEXT = "a\n" * 4999 + "a"
 
 
-def _document(description: str = SLOW_TEXT) -> ApplicationDocument:
+def _document(description: str = SLOW_TEXT) -> PdfDocument:
+    """The e-application's layout (intake's template), with a description to render."""
     return ApplicationDocument(
         application_id="00000000-0000-0000-0000-000000000001",
         entry="sol",
@@ -191,13 +193,13 @@ def _document(description: str = SLOW_TEXT) -> ApplicationDocument:
         services=["Hemtjänst"] * 20,
         description=description,
         submitted_at=datetime.now(UTC),
-    )
+    ).layout()
 
 
 def test_a_text_of_many_short_lines_renders_in_linear_time() -> None:
     started = time.perf_counter()
-    render_application_pdf(_document("a" + "\n" * 9998 + "a"))
-    render_application_pdf(_document())
+    render_pdf(_document("a" + "\n" * 9998 + "a"))
+    render_pdf(_document())
     assert time.perf_counter() - started < 5.0  # was over 17 s: quadratic in the lines
 
 

@@ -2,4 +2,4 @@ from casework.config import Settings
 from casework.models import Base
 from shared.alembic_env import run_migrations
 
-run_migrations(Base.metadata, Settings().database_url)  # type: ignore[call-arg]
+run_migrations(Base.metadata, Settings().database_url)

@@ -1,13 +1,12 @@
 """A revocation racing an edit of the same approval, against casework's real
 PostgreSQL with a deterministic interleaving: the edit waits for the revoker's
 row locks, the revocation commits, and the edit must then see it, refuse (409)
-and emit nothing, so no RelatedPersonApprovalChanged revives the approval."""
+and emit nothing, so no RelatedPersonApprovalChanged revives the approval.
+Real concurrent transactions that commit: an engine of its own, not the rolled-back session."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -16,14 +15,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from casework.models import Approval, IntakeRecord, Person
+from casework.models import Approval, IntakeRecord, Person, RecordStatus
 from casework.persons import repository as persons
 from casework.relations import repository as approvals
 from casework.relations import service
 from casework.relations.schemas import ApprovalCreate, ApprovalUpdate
-from conftest import ROOT, Infrastructure, new_personnummer
+from conftest import new_personnummer
 from shared.auth import User
 from shared.db import make_engine, make_sessionmaker
+from shared.personnummer import Personnummer
 from shared.problems import Conflict
 
 APPROVED = "se.omsorg.casework.person.related-person-approved.v1"
@@ -33,20 +33,9 @@ _WAITING = text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted"
 _EVENT_TYPES = text("SELECT headers->>'ce_type' FROM outbox WHERE key = :key ORDER BY id")
 
 
-def migrated_database(infra: Infrastructure, name: str) -> str:
-    """The service's own database at its newest migration, as deploy/omsorg.sh configures it."""
-    env = {**os.environ, **infra.env}
-    done = subprocess.run(
-        [str(ROOT / "deploy/omsorg.sh"), "migrate"], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    pattern = env.get("OMSORG_DATABASE_URL_PATTERN") or "postgresql+asyncpg://{name}@127.0.0.1:55432/{name}"
-    return pattern.replace("{name}", name)
-
-
 @pytest.fixture(scope="module")
-async def engine(infrastructure: Infrastructure) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(migrated_database(infrastructure, "casework"), pool_size=4)
+async def engine(casework_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(casework_database_url, pool_size=4)
     yield engine
     await engine.dispose()
 
@@ -77,7 +66,7 @@ async def citizen_with_approval(sessions: async_sessionmaker[AsyncSession]) -> t
                 from_whom="Den enskilde",
                 channel="E-ansökan",
                 note="",
-                status="Pågående",
+                status=RecordStatus.IN_PROGRESS,
                 created_by=user.sub,
                 created_at=datetime.now(UTC),
             )
@@ -88,8 +77,8 @@ async def citizen_with_approval(sessions: async_sessionmaker[AsyncSession]) -> t
             user,
             person.id,
             ApprovalCreate(
-                related_personnummer=new_personnummer(),
-                related_name="Josefine Test",  # type: ignore[arg-type]
+                related_personnummer=Personnummer(new_personnummer()),
+                related_name="Josefine Test",
                 valid_from=date.today(),
                 consent_registered=True,
             ),
@@ -130,8 +119,8 @@ async def test_an_edit_that_waited_for_a_revocation_is_refused_and_emits_nothing
 
     async with sessions() as revoker, revoker.begin():
         # Hold the approval's locks (the person's row, then the approval's) ...
-        assert await persons.get(revoker, person.id, for_update=True) is not None
-        assert await approvals.approval(revoker, approval_id, for_update=True) is not None
+        assert await persons.get_locked(revoker, person.id) is not None
+        assert await approvals.approval_locked(revoker, approval_id) is not None
         editing = asyncio.create_task(edit())
         # ... while the edit starts and has to wait for them ...
         await waiting_for_a_lock(engine, await asyncio.wait_for(edit_pid, 10))

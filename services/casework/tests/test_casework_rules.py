@@ -11,6 +11,7 @@ from casework.intake_records.service import _check_lss
 from casework.relations.service import one_year_after
 from shared.contracts.casework import MAX_RELATED_ALERTS, AlertAddress, EServiceSettingsChanged
 from shared.contracts.intake import ContactDetailsChanged
+from shared.personnummer import Personnummer
 from shared.problems import InvalidInput
 
 
@@ -53,8 +54,8 @@ def test_the_default_approval_lasts_one_year() -> None:
 
 def test_event_lists_are_bounded() -> None:
     alert = AlertAddress(
-        related_pnr="191212121212",
-        name="Isabella Test",  # type: ignore[arg-type]
+        related_pnr=Personnummer("191212121212"),
+        name="Isabella Test",
         sms_number="+46701234567",
         email=None,
     )

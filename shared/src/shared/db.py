@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, TypeVarTuple
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Select
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from shared import audit
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -30,7 +31,7 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def locked(query: Select[tuple[T]]) -> Select[tuple[T]]:
+def locked(query: Select[*Ts]) -> Select[*Ts]:
     """`query` with a row lock (FOR UPDATE), refreshing any copy of the rows the
     session already holds: without populate_existing, a row read earlier in the
     transaction keeps its stale values even after waiting for the lock."""

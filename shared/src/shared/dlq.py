@@ -18,7 +18,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from shared.kafka_security import env_client_kwargs
 
@@ -35,8 +35,8 @@ class DeadLetter:
     origin: str
 
 
-def _headers(record: object) -> dict[str, str]:
-    return {k: v.decode(errors="replace") for k, v in (record.headers or ())}  # type: ignore[attr-defined]
+def _headers(record: ConsumerRecord) -> dict[str, str]:
+    return {k: (v or b"").decode(errors="replace") for k, v in (record.headers or ())}
 
 
 async def _assign_all(consumer: AIOKafkaConsumer, bootstrap: str, topic: str) -> list[TopicPartition]:
@@ -55,10 +55,10 @@ async def _assign_all(consumer: AIOKafkaConsumer, bootstrap: str, topic: str) ->
     return partitions
 
 
-async def _drain(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> list[object]:
+async def _drain(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]) -> list[ConsumerRecord]:
     """Every record up to the end offsets at the time of the call."""
     ends = await consumer.end_offsets(partitions)
-    records: list[object] = []
+    records: list[ConsumerRecord] = []
 
     async def behind() -> bool:
         return any([await consumer.position(tp) < ends[tp] for tp in partitions])
@@ -91,7 +91,7 @@ async def list_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
             DeadLetter(
                 record.offset,
                 h.get("ce_type", "?"),
-                h.get("ce_id", "?"),  # type: ignore[attr-defined]
+                h.get("ce_id", "?"),
                 h.get("dlq_error", "?"),
                 f"{h.get('dlq_topic')}/{h.get('dlq_partition')}@{h.get('dlq_offset')}",
             )
@@ -121,9 +121,9 @@ async def replay(bootstrap: str, topic: str) -> int:
             if not origin:
                 continue
             kept = [(k, v.encode()) for k, v in headers.items() if k not in DLQ_HEADERS]
-            await producer.send_and_wait(origin, record.value, key=record.key, headers=kept)  # type: ignore[attr-defined]
-            tp = TopicPartition(record.topic, record.partition)  # type: ignore[attr-defined]
-            await consumer.commit({tp: record.offset + 1})  # type: ignore[attr-defined]
+            await producer.send_and_wait(origin, record.value, key=record.key, headers=kept)
+            tp = TopicPartition(record.topic, record.partition)
+            await consumer.commit({tp: record.offset + 1})
             replayed += 1
     finally:
         await producer.stop()

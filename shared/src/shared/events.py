@@ -55,7 +55,7 @@ class Event(BaseModel):
         """The contract as consumers read it: unknown fields are ignored, so a
         producer may add an optional field without dead-lettering every event.
         A subclass, so `isinstance(event, Contract)` still holds in handlers."""
-        config = ConfigDict(**{**cls.model_config, "extra": "ignore"})  # type: ignore[typeddict-item]
+        config = ConfigDict(**{**cls.model_config, "extra": "ignore"})
         return type(
             cls.__name__,
             (cls,),

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from faststream.security import BaseSecurity, SASLScram512
+from pydantic import SecretStr
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class KafkaCredentials:
 def credentials(settings: Any) -> KafkaCredentials:
     """The Kafka credentials of a service's settings (shared.settings.ServiceSettings)."""
     secret = getattr(settings, "kafka_sasl_password", None)
-    password = secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret
+    password = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
     password_file = getattr(settings, "kafka_sasl_password_file", None)
     cafile = getattr(settings, "kafka_ssl_cafile", None)
     return KafkaCredentials(

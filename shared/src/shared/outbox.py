@@ -317,7 +317,8 @@ class OutboxRelay:
         now = time.monotonic()
         for topic in self._topics:
             self._absent_since.pop(topic, None)
-        missing, absent = set(), set()
+        missing: set[str] = set()
+        absent: set[str] = set()
         for topic in topics - self._topics:
             since = self._absent_since.setdefault(topic, now)
             (missing if now - since >= self._missing_topic_grace else absent).add(topic)

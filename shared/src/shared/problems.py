@@ -107,7 +107,7 @@ def correlation_id(scope: Scope) -> str:
     in the log line and the problem body, so a report can be matched to the log."""
     for name, value in scope.get("headers", ()):
         if name in (b"x-request-id", b"x-correlation-id"):
-            text = value.decode("latin-1")
+            text: str = value.decode("latin-1")
             if _CLIENT_CORRELATION_ID.match(text):
                 return text
     return uuid.uuid4().hex

@@ -1,6 +1,7 @@
 """The one place a service's FastAPI app is assembled: database, Kafka broker,
-inbox consumers, outbox relay, auth, health, metrics, problem details, and the
-OpenAPI and AsyncAPI docs. Each service's app.py says only what is its own."""
+inbox consumers, outbox relay, auth, health, metrics, problem details, log
+review (every service audits), and the OpenAPI and AsyncAPI docs. Each service's
+app.py says only what is its own."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
 
+from shared.access_log import router as access_log_router
 from shared.audit_chain import AuditSealer
 from shared.auth import JwksVerifier
 from shared.db import asyncpg_dsn, make_engine, make_sessionmaker
@@ -134,6 +136,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(health_router)
     for router in spec.routers:
         app.include_router(router)
+    app.include_router(access_log_router)
 
     def asyncapi_schema(request: Request) -> AsyncAPI:
         return AsyncAPI(

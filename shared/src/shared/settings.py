@@ -100,7 +100,9 @@ class ServiceSettings(BaseSettings):
     consumer_dlq_timeout_seconds: float = 15.0
     stuck_after_seconds: float = 60.0
     outbox_sent_retention_hours: float = 168.0
-    inbox_retention_days: float = 30.0
+    # Longer than the dead-letter topics keep a record (90 days): a replayed dead letter
+    # reaches every consumer of its topic again, and each must still know it.
+    inbox_retention_days: float = 100.0
 
     @model_validator(mode="before")
     @classmethod

@@ -9,7 +9,6 @@ from casework.intake_records.endpoints import router as intake_records_router
 from casework.persons.endpoints import router as persons_router
 from casework.relations.endpoints import router as relations_router
 from casework.staff.endpoints import router as staff_router
-from shared.access_log import router as access_log_router
 from shared.contracts import casework as events
 from shared.service_app import ServiceSpec, create_service_app
 
@@ -18,7 +17,7 @@ app = create_service_app(
         name="casework",
         title="Omsorg casework",
         description="Caseworkers handle e-applications, persons, intake records and cases.",
-        settings=Settings(),  # type: ignore[call-arg]
+        settings=Settings(),
         service_dir=Path(__file__).resolve().parents[2],
         routers=[
             e_applications_router,
@@ -26,7 +25,6 @@ app = create_service_app(
             persons_router,
             relations_router,
             staff_router,
-            access_log_router,
         ],
         publishes=[
             events.ApplicationLinked,

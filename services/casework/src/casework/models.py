@@ -1,16 +1,19 @@
-"""Casework's tables."""
+"""Casework's tables, and the vocabularies of their enum-like columns."""
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Enum,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -22,7 +25,65 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.contracts.casework import AlertRecipients, RecordType
+from shared.contracts.intake import Entry
 from shared.db import new_metadata
+
+
+class ApplicationStatus(enum.StrEnum):
+    """An e-application's status in the shared inbox."""
+
+    NEW = "Ny"
+    LINKED = "Kopplad"
+
+
+class RecordStatus(enum.StrEnum):
+    """An intake record's status: new ones show under "Nya aktualiseringar"."""
+
+    NEW = "Ny"
+    IN_PROGRESS = "Pågående"
+
+
+# "Från vem": who brought the matter to the municipality.
+FromWhom = Literal[
+    "Den enskilde",
+    "Anhörig",
+    "Närstående",
+    "God man",
+    "Förvaltare",
+    "Vårdnadshavare",
+    "Sjukvården",
+    "Annan myndighet",
+    "Övrigt",
+]
+# "Aktualiseringssätt": how it came in; an e-application is always "E-ansökan".
+Channel = Literal["E-ansökan", "Telefon", "Brev", "Besök", "Övrigt"]
+# Relation types of the register ("Verksamhetsregister").
+RelationType = Literal[
+    "God man",
+    "Förvaltare",
+    "Godkänd för meddelande",
+    "Anhörig",
+    "Närstående",
+    "Vårdnadshavare",
+    "Kontaktperson",
+]
+SmsPhone = Literal[1, 2]  # which phone field SMS alerts go to
+
+
+def varchar_enum(kind: Any, length: int) -> Enum:
+    """An enum-like column kept as a plain VARCHAR(length): no database enum type and
+    no CHECK constraint, so a new value needs no migration. `kind` is a StrEnum (its
+    values are stored) or a Literal of strings."""
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return Enum(
+            kind,
+            native_enum=False,
+            create_constraint=False,
+            length=length,
+            values_callable=lambda members: [m.value for m in members],
+        )
+    return Enum(*get_args(kind), native_enum=False, create_constraint=False, length=length)
 
 
 class Base(DeclarativeBase):
@@ -35,15 +96,26 @@ class IncomingApplication(Base):
     """An e-application in the shared inbox ("E-tjänster att hantera")."""
 
     __tablename__ = "incoming_applications"
+    __table_args__ = (
+        # The inbox is read newest first, filtered by status, entry or category: keyset pagination.
+        Index("ix_incoming_applications_submitted", text("submitted_at DESC"), text("id DESC")),
+        Index(
+            "ix_incoming_applications_status_submitted", "status", text("submitted_at DESC"), text("id DESC")
+        ),
+        Index(
+            "ix_incoming_applications_entry_submitted", "entry", text("submitted_at DESC"), text("id DESC")
+        ),
+        Index("ix_incoming_applications_categories", "categories", postgresql_using="gin"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # intake's application id
     applicant_pnr: Mapped[str] = mapped_column(String(12), index=True)
     applicant_name: Mapped[str] = mapped_column(String(200))
-    entry: Mapped[str] = mapped_column(String(8))
+    entry: Mapped[Entry] = mapped_column(varchar_enum(Entry, 8))
     services: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     categories: Mapped[list[str]] = mapped_column(ARRAY(Text))
     description: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(40))
+    status: Mapped[ApplicationStatus] = mapped_column(varchar_enum(ApplicationStatus, 40))
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     record_id: Mapped[uuid.UUID | None] = mapped_column()  # set once linked
@@ -65,6 +137,7 @@ class Person(Base):
     """The person record (personbild, CW-4)."""
 
     __tablename__ = "persons"
+    __table_args__ = (Index("ix_persons_name_lower", text("lower(name)")),)  # search by name
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     pnr: Mapped[str] = mapped_column(String(12), unique=True)
@@ -93,9 +166,11 @@ class Person(Base):
     # E-service (CW-5): message function and alerts.
     messages_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     sms_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
-    sms_phone: Mapped[int | None] = mapped_column(SmallInteger)  # 1 or 2
+    sms_phone: Mapped[SmsPhone | None] = mapped_column(SmallInteger)
     email_alerts: Mapped[bool] = mapped_column(Boolean, default=False)
-    alert_recipients: Mapped[str] = mapped_column(String(10), default="citizen")
+    alert_recipients: Mapped[AlertRecipients] = mapped_column(
+        varchar_enum(AlertRecipients, 10), default="citizen"
+    )
     # Version of the e-service settings, carried in EServiceSettingsChanged;
     # incremented under the person's row lock each time they are announced.
     e_service_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -130,16 +205,16 @@ class IntakeRecord(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), index=True)
     application_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
-    record_type: Mapped[str] = mapped_column(String(40))
+    record_type: Mapped[RecordType] = mapped_column(varchar_enum(RecordType, 40))
     lss_services: Mapped[list[str]] = mapped_column(ARRAY(Text))
     caseworker_id: Mapped[str] = mapped_column(String(200), index=True)
     caseworker_name: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str] = mapped_column(String(100))
-    from_whom: Mapped[str] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(40))
+    from_whom: Mapped[FromWhom] = mapped_column(varchar_enum(FromWhom, 40))
+    channel: Mapped[Channel] = mapped_column(varchar_enum(Channel, 40))
     reason: Mapped[str | None] = mapped_column(String(200))
     note: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(40))
+    status: Mapped[RecordStatus] = mapped_column(varchar_enum(RecordStatus, 40))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -166,7 +241,7 @@ class Relation(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), index=True)
-    relation_type: Mapped[str] = mapped_column(String(60))
+    relation_type: Mapped[RelationType] = mapped_column(varchar_enum(RelationType, 60))
     related_pnr: Mapped[str] = mapped_column(String(12))
     related_name: Mapped[str] = mapped_column(String(200))
     valid_from: Mapped[date] = mapped_column(Date)

@@ -10,11 +10,10 @@ from intake.consumers import subscribe
 from intake.login.endpoints import router as login_router
 from intake.login.setup import LoginSetup
 from intake.representations.endpoints import router as representations_router
-from shared.access_log import router as access_log_router
 from shared.contracts.intake import ApplicationSubmitted, ContactDetailsChanged
 from shared.service_app import ServiceSpec, create_service_app
 
-settings = Settings()  # type: ignore[call-arg]
+settings = Settings()
 app = create_service_app(
     ServiceSpec(
         name="intake",
@@ -27,7 +26,6 @@ app = create_service_app(
             applications_router,
             citizens_router,
             representations_router,
-            access_log_router,
             login_router,
         ],
         publishes=[ApplicationSubmitted, ContactDetailsChanged],

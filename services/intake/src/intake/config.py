@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import DEVELOPMENT_ENVIRONMENTS, ServiceSettings
+
+# The `source` of every event intake publishes (CloudEvents ce_source).
+SOURCE = "/omsorg/intake"
+# An application's status for the citizen until casework reports another.
+STATUS_NEW = "Ny"
+# Civil dates and times as citizens read them (today, the PDF's "Skapad").
+TIME_ZONE = ZoneInfo("Europe/Stockholm")
 
 
 class Settings(ServiceSettings):

@@ -4,11 +4,38 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any, Literal, get_args
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Integer, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.contracts.intake import Entry
 from shared.db import new_metadata
+
+# Where a catalogue service belongs: an application's entry point (SoL, LSS), or
+# "ifo", another e-service of the portal that is not applied for here.
+CatalogueEntry = Literal["sol", "lss", "ifo"]
+
+
+def literal_enum(literal: Any, length: int) -> Enum:
+    """The column type of a `Literal` of strings kept in a plain VARCHAR(length):
+    no database enum or CHECK constraint, so adding a value needs no migration;
+    SQLAlchemy refuses to write, or read, a value outside the Literal."""
+    return Enum(
+        *get_args(literal), native_enum=False, create_constraint=False, length=length, validate_strings=True
+    )
 
 
 class Base(DeclarativeBase):
@@ -24,7 +51,7 @@ class CatalogueService(Base):
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    entry: Mapped[str] = mapped_column(String(8))  # sol | lss | ifo
+    entry: Mapped[CatalogueEntry] = mapped_column(literal_enum(CatalogueEntry, 8))
     category: Mapped[str] = mapped_column(String(100))
     sort_order: Mapped[int] = mapped_column(Integer)
 
@@ -37,8 +64,10 @@ class Application(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     applicant_pnr: Mapped[str] = mapped_column(String(12), index=True)
     applicant_name: Mapped[str] = mapped_column(String(200))
-    entry: Mapped[str] = mapped_column(String(8))
+    entry: Mapped[Entry] = mapped_column(literal_enum(Entry, 8))
     description: Mapped[str] = mapped_column(Text)
+    # What the citizen sees: STATUS_NEW, then what casework reports (ApplicationLinked).
+    # A plain string on purpose: casework owns the words, intake shows them as they come.
     status: Mapped[str] = mapped_column(String(40))
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -51,6 +80,8 @@ class Application(Base):
 
 
 class ApplicationService(Base):
+    """One of the services an application asks for, in the applicant's order."""
+
     __tablename__ = "application_services"
 
     application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), primary_key=True)
@@ -62,6 +93,7 @@ class StatusChange(Base):
     """One step of an application's status history, as the citizen sees it."""
 
     __tablename__ = "application_status_history"
+    __table_args__ = (Index("ix_application_status_history_application_id", "application_id", "at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"))

@@ -10,7 +10,7 @@ app = create_service_app(
         name="messaging",
         title="Omsorg messaging",
         description="Secure messages between staff, citizens, related persons and providers.",
-        settings=Settings(),  # type: ignore[call-arg]
+        settings=Settings(),
         service_dir=Path(__file__).resolve().parents[2],
     )
 )

@@ -10,7 +10,7 @@ app = create_service_app(
         name="notify",
         title="Omsorg notify",
         description="SMS and e-mail alerts to citizens and related persons, without confidential content.",
-        settings=Settings(),  # type: ignore[call-arg]
+        settings=Settings(),
         service_dir=Path(__file__).resolve().parents[2],
     )
 )

@@ -1,8 +1,12 @@
 """Notify settings (env prefix NOTIFY_)."""
 
+from zoneinfo import ZoneInfo
+
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+TIME_ZONE = ZoneInfo("Europe/Stockholm")  # of civil dates (the municipality's)
 
 
 class Settings(ServiceSettings):

@@ -10,7 +10,7 @@ app = create_service_app(
         name="provider",
         title="Omsorg provider",
         description="Care providers confirm orders, start and end executions and report absence.",
-        settings=Settings(),  # type: ignore[call-arg]
+        settings=Settings(),
         service_dir=Path(__file__).resolve().parents[2],
     )
 )

@@ -1,8 +1,12 @@
 """Provider settings (env prefix PROVIDER_)."""
 
+from zoneinfo import ZoneInfo
+
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+
+TIME_ZONE = ZoneInfo("Europe/Stockholm")  # of civil dates (the municipality's)
 
 
 class Settings(ServiceSettings):

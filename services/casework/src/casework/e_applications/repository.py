@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.models import IncomingApplication
+from shared import db
 
 
 async def add_if_new(session: AsyncSession, values: dict[str, object]) -> bool:
@@ -19,13 +20,12 @@ async def add_if_new(session: AsyncSession, values: dict[str, object]) -> bool:
     return result.scalar_one_or_none() is not None
 
 
-async def get(
-    session: AsyncSession, application_id: uuid.UUID, *, for_update: bool = False
-) -> IncomingApplication | None:
-    query = select(IncomingApplication).where(IncomingApplication.id == application_id)
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+async def get(session: AsyncSession, application_id: uuid.UUID) -> IncomingApplication | None:
+    return await session.get(IncomingApplication, application_id)
+
+
+async def get_locked(session: AsyncSession, application_id: uuid.UUID) -> IncomingApplication | None:
+    return await db.get_locked(session, IncomingApplication, application_id)
 
 
 async def page(
@@ -38,7 +38,7 @@ async def page(
     after: tuple[datetime, uuid.UUID] | None,
 ) -> list[IncomingApplication]:
     """Newest first; keyset on (submitted_at, id) so pages stay stable while new ones arrive."""
-    query: Select[tuple[IncomingApplication]] = select(IncomingApplication)
+    query: Select[IncomingApplication] = select(IncomingApplication)
     if status:
         query = query.where(IncomingApplication.status == status)
     if entry:

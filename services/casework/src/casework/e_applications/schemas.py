@@ -5,6 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from casework.models import ApplicationStatus
 from shared.contracts.intake import AppliedService, Entry
 
 # As many as intake accepts in one application (ApplicationSubmitted.services).
@@ -21,7 +22,7 @@ class IncomingApplicationOut(BaseModel):
     entry: Entry
     categories: list[str] = Field(max_length=MAX_SERVICES)
     services: list[AppliedService] = Field(max_length=MAX_SERVICES)
-    status: str
+    status: ApplicationStatus
     submitted_at: datetime
 
 

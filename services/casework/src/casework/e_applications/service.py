@@ -16,13 +16,12 @@ from casework.e_applications.schemas import (
     IncomingApplicationOut,
     IncomingApplicationPage,
 )
+from casework.models import ApplicationStatus, IncomingApplication
 from shared import audit
 from shared.auth import User
-from shared.contracts.intake import ApplicationSubmitted
+from shared.contracts.intake import ApplicationSubmitted, AppliedService
 from shared.events import Envelope
 from shared.problems import InvalidInput, NotFound
-
-STATUS_NEW = "Ny"
 
 
 async def receive_application(session: AsyncSession, event: ApplicationSubmitted, envelope: Envelope) -> None:
@@ -37,22 +36,44 @@ async def receive_application(session: AsyncSession, event: ApplicationSubmitted
             "services": [s.model_dump() for s in event.services],
             "categories": list(dict.fromkeys(s.category for s in event.services)),
             "description": event.description,
-            "status": STATUS_NEW,
+            "status": ApplicationStatus.NEW,
             "submitted_at": event.submitted_at,
         },
     )
     if added:
         await audit.record(
             session,
-            audit.AuditEntry(
-                actor=f"event:{envelope.source}",
-                actor_role="system",
-                action="create",
-                object_type="incoming_application",
-                object_id=str(event.application_id),
-                subject_pnr=str(event.applicant.pnr),
+            audit.from_event(
+                envelope, "create", "incoming_application", event.application_id, event.applicant.pnr
             ),
         )
+
+
+async def find(session: AsyncSession, application_id: uuid.UUID) -> IncomingApplication:
+    """The e-application, as read without a lock; NotFound if there is none."""
+    application = await repository.get(session, application_id)
+    if application is None:
+        raise NotFound("There is no such e-application.")
+    return application
+
+
+async def lock(session: AsyncSession, application_id: uuid.UUID) -> IncomingApplication:
+    """The e-application locked and read afresh: a concurrent link may have committed
+    meanwhile. The copy the session already holds is refreshed in place."""
+    application = await repository.get_locked(session, application_id)
+    if application is None:
+        raise NotFound("There is no such e-application.")
+    return application
+
+
+def mark_linked(application: IncomingApplication, record_id: uuid.UUID, linked_at: datetime) -> None:
+    """The locked e-application now belongs to an intake record (status Kopplad)."""
+    application.record_id, application.linked_at = record_id, linked_at
+    application.status = ApplicationStatus.LINKED
+
+
+def _services(application: IncomingApplication) -> list[AppliedService]:
+    return [AppliedService.model_validate(s) for s in application.services]
 
 
 def encode_cursor(submitted_at: datetime, id_: uuid.UUID) -> str:
@@ -110,9 +131,9 @@ async def list_inbox(
             id=r.id,
             personnummer=r.applicant_pnr,
             name=r.applicant_name,
-            entry=r.entry,  # type: ignore[arg-type]
+            entry=r.entry,
             categories=r.categories,
-            services=r.services,  # type: ignore[arg-type]
+            services=_services(r),
             status=r.status,
             submitted_at=r.submitted_at,
         )
@@ -126,9 +147,7 @@ async def get_application(
     session: AsyncSession, user: User, application_id: uuid.UUID
 ) -> IncomingApplicationDetail:
     """One e-application with the applicant's text; any caseworker may read it (CW-1)."""
-    r = await repository.get(session, application_id)
-    if r is None:
-        raise NotFound("There is no such e-application.")
+    r = await find(session, application_id)
     await audit.record(
         session,
         audit.AuditEntry(
@@ -144,9 +163,9 @@ async def get_application(
         id=r.id,
         personnummer=r.applicant_pnr,
         name=r.applicant_name,
-        entry=r.entry,  # type: ignore[arg-type]
+        entry=r.entry,
         categories=r.categories,
-        services=r.services,  # type: ignore[arg-type]
+        services=_services(r),
         status=r.status,
         submitted_at=r.submitted_at,
         description=r.description,

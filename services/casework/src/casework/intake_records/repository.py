@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from casework.models import Document, IntakeRecord, Person
+from casework.models import Document, IntakeRecord, RecordStatus
 
 
 def add(session: AsyncSession, *rows: IntakeRecord | Document) -> None:
@@ -19,17 +19,16 @@ async def get(session: AsyncSession, record_id: uuid.UUID) -> IntakeRecord | Non
     return await session.get(IntakeRecord, record_id)
 
 
-async def new_for_caseworker(
-    session: AsyncSession, caseworker_id: str, units: list[str], status: str
-) -> list[tuple[IntakeRecord, Person]]:
+async def of_caseworker(
+    session: AsyncSession, caseworker_id: str, units: list[str], status: RecordStatus
+) -> list[IntakeRecord]:
     query = (
-        select(IntakeRecord, Person)
-        .join(Person, Person.id == IntakeRecord.person_id)
+        select(IntakeRecord)
         .where(IntakeRecord.caseworker_id == caseworker_id, IntakeRecord.status == status)
         .where(IntakeRecord.unit.in_(units))
         .order_by(IntakeRecord.created_at.desc(), IntakeRecord.id.desc())
     )
-    return [(r, p) for r, p in (await session.execute(query)).all()]
+    return list(await session.scalars(query))
 
 
 async def for_person(session: AsyncSession, person_id: uuid.UUID) -> list[IntakeRecord]:
@@ -39,6 +38,21 @@ async def for_person(session: AsyncSession, person_id: uuid.UUID) -> list[Intake
         .order_by(IntakeRecord.created_at.desc())
     )
     return list(await session.scalars(query))
+
+
+async def units_of(session: AsyncSession, person_id: uuid.UUID) -> set[str]:
+    """The units that hold an intake record of the person."""
+    query = select(IntakeRecord.unit).where(IntakeRecord.person_id == person_id).distinct()
+    return set(await session.scalars(query))
+
+
+async def any_of(session: AsyncSession, person_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(select(exists().where(IntakeRecord.person_id == person_id))))
+
+
+def person_ids_in(units: list[str]) -> Select[uuid.UUID]:
+    """A subquery: the persons with an intake record in one of `units`."""
+    return select(IntakeRecord.person_id).where(IntakeRecord.unit.in_(units))
 
 
 async def documents_of(session: AsyncSession, record_ids: list[uuid.UUID]) -> list[Document]:

@@ -2,29 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from casework.models import Channel, FromWhom, RecordStatus
 from shared.contracts.casework import RecordType
 
 MAX_LSS_SERVICES = 10
 MAX_DOCUMENTS = 1000  # per intake record, in a response
-
-# "Från vem": who brought the matter to the municipality.
-FromWhom = Literal[
-    "Den enskilde",
-    "Anhörig",
-    "Närstående",
-    "God man",
-    "Förvaltare",
-    "Vårdnadshavare",
-    "Sjukvården",
-    "Annan myndighet",
-    "Övrigt",
-]
-# "Aktualiseringssätt": how it came in; an e-application is always "E-ansökan".
-Channel = Literal["E-ansökan", "Telefon", "Brev", "Besök", "Övrigt"]
 
 
 class LinkApplication(BaseModel):
@@ -69,16 +55,16 @@ class IntakeRecordOut(BaseModel):
     person_id: uuid.UUID
     person_name: str
     application_id: uuid.UUID | None
-    record_type: str
+    record_type: RecordType
     lss_services: list[str] = Field(max_length=MAX_LSS_SERVICES)
     caseworker_id: str
     caseworker_name: str
     unit: str
-    from_whom: str
-    channel: str
+    from_whom: FromWhom
+    channel: Channel
     reason: str | None
     note: str
-    status: str
+    status: RecordStatus
     created_at: datetime
     documents: list[DocumentOut] = Field(max_length=MAX_DOCUMENTS)
 

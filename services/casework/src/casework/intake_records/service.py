@@ -12,27 +12,26 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework.e_applications import repository as inbox
+from casework.config import SOURCE
+from casework.e_applications import service as inbox
 from casework.intake_records import repository
+from casework.intake_records.document import ApplicationDocument, render_off_loop
 from casework.intake_records.schemas import DocumentOut, IntakeRecordOut, LinkApplication, LinkResult
-from casework.models import Document, IncomingApplication, IntakeRecord, Person
-from casework.persons import repository as persons
-from casework.persons.access import reach_person
-from casework.persons.service import adopt_citizen_contacts
+from casework.lss import LSS_SERVICES
+from casework.models import Document, IncomingApplication, IntakeRecord, Person, RecordStatus
+from casework.persons import access as person_access
+from casework.persons import service as persons
 from casework.staff import service as staff
 from shared import audit
 from shared.auth import User
 from shared.contracts.casework import ApplicationLinked, CaseworkerAssigned
-from shared.documents import ApplicationDocument, render_off_loop
-from shared.lss import LSS_SERVICES
 from shared.outbox import add_event
+from shared.personnummer import Personnummer
 from shared.problems import Conflict, InvalidInput, NotAllowed, NotFound
 
-SOURCE = "/omsorg/casework"
-STATUS_NEW_RECORD = "Ny"  # shows under the caseworker's "Nya aktualiseringar"
-STATUS_LINKED = "Kopplad"  # the e-application in the shared inbox, once linked
 STATUS_FOR_CITIZEN = "Mottagen"  # what the applicant sees in Mina sidor
 
 
@@ -83,17 +82,14 @@ async def link_application(
 ) -> LinkResult:
     """Link an e-application into a new intake record (Koppla ansökan)."""
     lss_services = _check_lss(form)
-    application = await inbox.get(session, application_id)
-    if application is None:
-        raise NotFound("There is no such e-application.")
+    application = await inbox.find(session, application_id)
     # Render first, holding no lock: only for a link that can go through.
     rendered: tuple[ApplicationDocument, bytes] | None = None
     if application.record_id is None and form.unit in user.units:
         document_data = _document_of(application)
         rendered = document_data, await render_off_loop(document_data)
     await staff.remember(session, user)
-    # Lock and re-read: populate the object anew, a concurrent link may have committed meanwhile.
-    await session.refresh(application, with_for_update=True)
+    application = await inbox.lock(session, application_id)
     entry = _entry(user, "link", "incoming_application", application.id, application.applicant_pnr)
     if form.unit not in user.units:
         raise await audit.refuse(
@@ -114,8 +110,6 @@ async def link_application(
     person, created = await persons.find_or_create(
         session, application.applicant_pnr, application.applicant_name
     )
-    if created:
-        await adopt_citizen_contacts(session, person)
     record = IntakeRecord(
         id=uuid.uuid4(),
         person_id=person.id,
@@ -129,7 +123,7 @@ async def link_application(
         channel=form.channel,
         reason=form.reason,
         note=form.note if form.note else application.description,
-        status=STATUS_NEW_RECORD,
+        status=RecordStatus.NEW,
         created_by=user.sub,
         created_at=now,
     )
@@ -150,7 +144,7 @@ async def link_application(
     repository.add(session, record)
     await session.flush()  # the record before its document (foreign key)
     repository.add(session, document)
-    application.record_id, application.linked_at, application.status = record.id, now, STATUS_LINKED
+    inbox.mark_linked(application, record.id, now)
 
     await add_event(
         session,
@@ -158,8 +152,8 @@ async def link_application(
             application_id=application.id,
             record_id=record.id,
             person_id=person.id,
-            citizen_pnr=person.pnr,
-            record_type=form.record_type,  # type: ignore[arg-type]
+            citizen_pnr=Personnummer(person.pnr),
+            record_type=form.record_type,
             status=STATUS_FOR_CITIZEN,
             linked_at=now,
         ),
@@ -170,7 +164,7 @@ async def link_application(
         CaseworkerAssigned(
             record_id=record.id,
             person_id=person.id,
-            citizen_pnr=person.pnr,  # type: ignore[arg-type]
+            citizen_pnr=Personnummer(person.pnr),
             caseworker_id=caseworker.id,
             caseworker_name=caseworker.name,
             unit=form.unit,
@@ -230,7 +224,9 @@ async def new_records(session: AsyncSession, user: User) -> list[IntakeRecordOut
     """The caseworker's "Nya aktualiseringar"."""
     await staff.remember(session, user)
     # Only the units the caseworker belongs to now: one who left a unit no longer sees its records.
-    rows = await repository.new_for_caseworker(session, user.sub, list(user.units), STATUS_NEW_RECORD)
+    records = await repository.of_caseworker(session, user.sub, list(user.units), RecordStatus.NEW)
+    people = await persons.by_ids(session, {r.person_id for r in records})
+    rows = [(r, people[r.person_id]) for r in records]
     await audit.record_many(session, (_entry(user, "list", "intake_record", r.id, p.pnr) for r, p in rows))
     return await _out(session, rows)
 
@@ -246,8 +242,7 @@ async def _reach_record(
     record = await repository.get(session, record_id)
     if record is None:
         raise NotFound("There is no such intake record.")
-    person = await persons.get(session, record.person_id)
-    assert person is not None
+    person = await persons.by_id(session, record.person_id)
     entry = _entry(user, action, object_type, object_id or record.id, person.pnr)
     if record.unit not in user.units:
         raise await audit.refuse(session, entry, NotAllowed("This intake record belongs to another unit."))
@@ -263,7 +258,7 @@ async def get_record(session: AsyncSession, user: User, record_id: uuid.UUID) ->
 
 async def records_of_person(session: AsyncSession, user: User, person_id: uuid.UUID) -> list[IntakeRecordOut]:
     """The person's intake records in the caseworker's units."""
-    person = await reach_person(session, user, person_id, "list", "intake_record")
+    person = await person_access.reach_person(session, user, person_id, "list", "intake_record")
     records = [r for r in await repository.for_person(session, person_id) if r.unit in user.units]
     return await _out(session, [(r, person) for r in records])
 
@@ -275,3 +270,21 @@ async def get_document(session: AsyncSession, user: User, document_id: uuid.UUID
         raise NotFound("There is no such document.")
     await _reach_record(session, user, document.record_id, "read", "document", document.id)
     return document
+
+
+# What other modules may ask about intake records (this module alone queries them).
+
+
+async def units_of(session: AsyncSession, person_id: uuid.UUID) -> set[str]:
+    """The units that hold an intake record of the person."""
+    return await repository.units_of(session, person_id)
+
+
+async def has_record(session: AsyncSession, person_id: uuid.UUID) -> bool:
+    """Whether the person has an intake record (an investigation has started)."""
+    return await repository.any_of(session, person_id)
+
+
+def person_ids_in(units: list[str]) -> Select[uuid.UUID]:
+    """A subquery of the persons with an intake record in one of `units`, for a search to filter by."""
+    return repository.person_ids_in(units)

@@ -8,6 +8,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework.intake_records import service as intake_records
 from casework.models import Person
 from casework.persons import repository
 from shared import audit
@@ -25,8 +26,9 @@ async def reach_person(
     *,
     for_update: bool = False,
 ) -> Person:
-    """The person, if the caseworker's units hold one of their intake records; audited."""
-    person = await repository.get(session, person_id, for_update=for_update)
+    """The person (locked and read afresh `for_update`), if the caseworker's units hold
+    one of their intake records; audited."""
+    person = await (repository.get_locked if for_update else repository.get)(session, person_id)
     if person is None:
         raise NotFound("There is no such person.")
     entry = audit.AuditEntry(
@@ -37,7 +39,7 @@ async def reach_person(
         object_id=object_id or str(person_id),
         subject_pnr=person.pnr,
     )
-    if not await repository.units_of(session, person_id) & set(user.units):
+    if not await intake_records.units_of(session, person_id) & set(user.units):
         raise await audit.refuse(
             session, entry, NotAllowed("This person has no intake record in any of your units.")
         )

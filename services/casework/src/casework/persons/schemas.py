@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from casework.models import SmsPhone
 from shared.contact import EmailAddress, PhoneNumber
 from shared.contracts.casework import AlertRecipients
 
@@ -32,7 +33,7 @@ class EServiceOut(BaseModel):
 
     messages_enabled: bool
     sms_alerts: bool
-    sms_phone: Literal[1, 2] | None
+    sms_phone: SmsPhone | None
     email_alerts: bool
     alert_recipients: AlertRecipients
 
@@ -95,7 +96,7 @@ class EServiceUpdate(BaseModel):
 
     messages_enabled: bool
     sms_alerts: bool = False
-    sms_phone: Literal[1, 2] | None = None
+    sms_phone: SmsPhone | None = None
     email_alerts: bool = False
     alert_email: EmailAddress | None = Field(default=None, description="sets the person's e-mail")
     alert_recipients: AlertRecipients = "citizen"

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework.models import Person
-from casework.persons import repository
-from casework.persons.access import may_see_protected_address, reach_person
+from casework.config import SOURCE, TIME_ZONE
+from casework.intake_records import service as intake_records
+from casework.models import Person, Relation
+from casework.persons import access, repository
 from casework.persons.schemas import (
     Address,
     EServiceOut,
@@ -22,25 +24,24 @@ from casework.persons.schemas import (
     PersonSummary,
     PersonUpdate,
 )
+from casework.relations import service as relations
 from shared import audit, patch
 from shared.audit import AccessLogEntry
 from shared.auth import User
 from shared.contact import normalize_mobile
 from shared.contracts.casework import AlertAddress, EServiceSettingsChanged
 from shared.contracts.intake import ContactDetailsChanged
-from shared.documents import STOCKHOLM
 from shared.events import Envelope
 from shared.outbox import add_event
 from shared.personnummer import InvalidPersonnummer, Personnummer
 from shared.problems import Conflict, InvalidInput, NotFound
 
-SOURCE = "/omsorg/casework"
 MARKERS = ("protected_identity", "confidentiality_marking", "secret_phone", "interpreter_needed")
 ADDRESSES = {"address": "address_", "registered_address": "registered_"}
 
 
 def _today() -> date:
-    return datetime.now(STOCKHOLM).date()
+    return datetime.now(TIME_ZONE).date()
 
 
 def _address(person: Person, prefix: str) -> Address | None:
@@ -55,7 +56,7 @@ def _address(person: Person, prefix: str) -> Address | None:
 
 
 def person_out(person: Person, user: User) -> PersonOut:
-    withheld = person.protected and not may_see_protected_address(user)
+    withheld = person.protected and not access.may_see_protected_address(user)
     return PersonOut(
         id=person.id,
         name=person.name,
@@ -75,17 +76,42 @@ def person_out(person: Person, user: User) -> PersonOut:
         e_service=EServiceOut(
             messages_enabled=person.messages_enabled,
             sms_alerts=person.sms_alerts,
-            sms_phone=person.sms_phone,  # type: ignore[arg-type]
+            sms_phone=person.sms_phone,
             email_alerts=person.email_alerts,
             alert_recipients=person.alert_recipients,
-        ),  # type: ignore[arg-type]
+        ),
         updated_at=person.updated_at,
     )
 
 
 async def get_person(session: AsyncSession, user: User, person_id: uuid.UUID) -> PersonOut:
     """The person record, address withheld for protected identities."""
-    return person_out(await reach_person(session, user, person_id, "read"), user)
+    return person_out(await access.reach_person(session, user, person_id, "read"), user)
+
+
+async def by_id(session: AsyncSession, person_id: uuid.UUID) -> Person:
+    """The person of an existing intake record, approval or relation (always there)."""
+    person = await repository.get(session, person_id)
+    assert person is not None, "a row refers to a person that does not exist"
+    return person
+
+
+async def by_ids(session: AsyncSession, person_ids: set[uuid.UUID]) -> dict[uuid.UUID, Person]:
+    """The persons with these ids, by id."""
+    return {p.id: p for p in await repository.by_ids(session, person_ids)} if person_ids else {}
+
+
+async def find_or_create(session: AsyncSession, pnr: str, name: str) -> tuple[Person, bool]:
+    """The person with this personnummer, locked, and whether they are new: a new
+    person starts with the mobile and e-mail the citizen set in Mina sidor."""
+    person, created = await repository.find_or_create(session, pnr, name)
+    if created:
+        await adopt_citizen_contacts(session, person)
+    return person, created
+
+
+async def _alerted_relations(session: AsyncSession, person: Person) -> list[Relation]:
+    return await relations.alerted_relations(session, person.id, _today())
 
 
 def _alert_addresses(person: Person) -> tuple[str | None, str | None]:
@@ -102,23 +128,23 @@ async def announce_e_service(session: AsyncSession, person: Person) -> None:
     if person.alert_recipients in ("related", "both"):
         related = [
             AlertAddress(
-                related_pnr=r.related_pnr,  # type: ignore[arg-type]
+                related_pnr=Personnummer(r.related_pnr),
                 name=r.related_name,
                 sms_number=r.phone if r.sms_alerts else None,
                 email=r.email if r.email_alerts else None,
             )
-            for r in await repository.alerted_relations(session, person.id, _today())
+            for r in await _alerted_relations(session, person)
         ]
     await add_event(
         session,
         EServiceSettingsChanged(
             person_id=person.id,
-            pnr=person.pnr,
-            name=person.name,  # type: ignore[arg-type]
+            pnr=Personnummer(person.pnr),
+            name=person.name,
             messages_enabled=person.messages_enabled,
             sms_number=sms_number,
             email=email,
-            alert_recipients=person.alert_recipients,  # type: ignore[arg-type]
+            alert_recipients=person.alert_recipients,
             related_alerts=related,
             protected_identity=person.protected,
             changed_at=datetime.now(UTC),
@@ -132,7 +158,7 @@ async def update_person(
     session: AsyncSession, user: User, person_id: uuid.UUID, update: PersonUpdate
 ) -> PersonOut:
     """Change the person record; alerts follow a changed alert address at once."""
-    person = await reach_person(session, user, person_id, "update", for_update=True)
+    person = await access.reach_person(session, user, person_id, "update", for_update=True)
     before = (_alert_addresses(person), person.protected, person.name)
     for field, value in patch.changes(update, not_null=("name", *MARKERS)).items():
         if field in ADDRESSES:
@@ -174,8 +200,8 @@ async def set_e_service(
     session: AsyncSession, user: User, person_id: uuid.UUID, update: EServiceUpdate
 ) -> PersonOut:
     """Activate or change the e-service; effective at once (EServiceSettingsChanged)."""
-    person = await reach_person(session, user, person_id, "update", "e_service", for_update=True)
-    if not await repository.has_intake_record(session, person.id):
+    person = await access.reach_person(session, user, person_id, "update", "e_service", for_update=True)
+    if not await intake_records.has_record(session, person.id):
         raise Conflict("The e-service can be activated from an intake record onward; the person has none.")
     if (update.sms_alerts or update.email_alerts) and not update.messages_enabled:
         raise InvalidInput("Alerts need the message function (Meddelande) to be on.")
@@ -188,9 +214,7 @@ async def set_e_service(
         person.email = update.alert_email
     person.alert_recipients = update.alert_recipients
     _check_alert_addresses(person)
-    if update.alert_recipients != "citizen" and not await repository.alerted_relations(
-        session, person.id, _today()
-    ):
+    if update.alert_recipients != "citizen" and not await _alerted_relations(session, person):
         raise InvalidInput(
             "Related persons are to be alerted, but no relation has an alert flag set.",
             field="alert_recipients",
@@ -208,15 +232,16 @@ _PNR_LIKE = re.compile(r"^\d{6,8}[-+]?\d{4}$")
 async def search(session: AsyncSession, user: User, form: PersonSearch) -> list[PersonSummary]:
     """Persons of the caseworker's units by personnummer, customer number or name."""
     query = form.query
+    among = intake_records.person_ids_in(list(user.units))
     if _PNR_LIKE.match(query):
         try:
-            rows = await repository.search(session, list(user.units), pnr=str(Personnummer(query)))
+            rows = await repository.search(session, among, pnr=str(Personnummer(query)))
         except InvalidPersonnummer as exc:
             raise InvalidInput(f"The personnummer is not valid: {exc}") from None
     elif _KUNDNUMMER.match(query):
-        rows = await repository.search(session, list(user.units), kundnummer=query)
+        rows = await repository.search(session, among, kundnummer=query)
     else:
-        rows = await repository.search(session, list(user.units), name=query)
+        rows = await repository.search(session, among, name=query)
     await audit.record_many(
         session,
         (
@@ -298,24 +323,15 @@ async def on_contact_details_changed(
     )
     if not changes:
         return  # older than what casework holds: nothing to do
-    person = await repository.by_pnr(session, str(event.pnr), for_update=True)
+    person = await repository.by_pnr_locked(session, str(event.pnr))
     if person is None:
         return  # not a person in casework yet: adopted when one is created
     before = _alert_addresses(person)
     if not _apply_citizen_contacts(person, changes):
         return
     person.updated_at = datetime.now(UTC)
-    await audit.record(
-        session,
-        audit.AuditEntry(
-            actor=f"event:{envelope.source}",
-            actor_role="citizen",
-            action="update",
-            object_type="person",
-            object_id=str(person.id),
-            subject_pnr=person.pnr,
-            reason="contact details changed by the citizen",
-        ),
-    )
+    # The actor is intake's event (role system); the reason says the citizen made the change.
+    entry = audit.from_event(envelope, "update", "person", person.id, person.pnr)
+    await audit.record(session, replace(entry, reason="contact details changed by the citizen"))
     if person.messages_enabled and _alert_addresses(person) != before:
         await announce_e_service(session, person)

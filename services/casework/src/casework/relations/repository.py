@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.models import Approval, Relation
+from shared import db
 
 
 def add(session: AsyncSession, row: Relation | Approval) -> None:
@@ -30,6 +32,19 @@ async def count_with_alerts(session: AsyncSession, person_id: uuid.UUID) -> int:
     return int(await session.scalar(query) or 0)
 
 
+async def alerted(session: AsyncSession, person_id: uuid.UUID, today: date) -> list[Relation]:
+    """Relations valid today with an alert flag set: a former god man is not alerted."""
+    query = (
+        select(Relation)
+        .where(Relation.person_id == person_id)
+        .where(Relation.sms_alerts | Relation.email_alerts)
+        .where(Relation.valid_from <= today)
+        .where(or_(Relation.valid_to.is_(None), Relation.valid_to >= today))
+        .order_by(Relation.created_at)
+    )
+    return list(await session.scalars(query))
+
+
 async def relation(session: AsyncSession, relation_id: uuid.UUID) -> Relation | None:
     return await session.get(Relation, relation_id)
 
@@ -47,13 +62,10 @@ async def approvals_of(session: AsyncSession, person_id: uuid.UUID) -> list[Appr
     return list(await session.scalars(query))
 
 
-async def approval(
-    session: AsyncSession, approval_id: uuid.UUID, *, for_update: bool = False
-) -> Approval | None:
-    query = select(Approval).where(Approval.id == approval_id)
-    if for_update:
-        # populate_existing: a locked read must overwrite what an earlier read of
-        # this session left in the identity map, or a revocation committed while
-        # we waited for the lock would go unseen.
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return (await session.scalars(query)).one_or_none()
+async def approval(session: AsyncSession, approval_id: uuid.UUID) -> Approval | None:
+    return await session.get(Approval, approval_id)
+
+
+async def approval_locked(session: AsyncSession, approval_id: uuid.UUID) -> Approval | None:
+    # Read afresh: a revocation committed while we waited for the lock must be seen.
+    return await db.get_locked(session, Approval, approval_id)

@@ -2,25 +2,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from casework.models import RelationType
 from shared.contact import EmailAddress, MobileNumber
 from shared.personnummer import Personnummer
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ConsentInfo = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-# Relation types of the register ("Verksamhetsregister").
-RelationType = Literal[
-    "God man",
-    "Förvaltare",
-    "Godkänd för meddelande",
-    "Anhörig",
-    "Närstående",
-    "Vårdnadshavare",
-    "Kontaktperson",
-]
 
 
 class Party(BaseModel):
@@ -69,7 +60,7 @@ class RelationUpdate(BaseModel):
 
 class RelationOut(BaseModel):
     id: uuid.UUID
-    relation_type: str
+    relation_type: RelationType
     related: Party
     valid_from: date
     valid_to: date | None

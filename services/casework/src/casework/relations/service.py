@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework.config import SOURCE, TIME_ZONE
+from casework.intake_records import service as intake_records
 from casework.models import Approval, Person, Relation
-from casework.persons import repository as persons
-from casework.persons.access import reach_person
-from casework.persons.service import SOURCE, announce_e_service
+from casework.persons import access as person_access
+from casework.persons import service as persons
 from casework.relations import repository
 from casework.relations.schemas import (
     ApprovalCreate,
@@ -34,9 +36,14 @@ from shared.contracts.casework import (
     RelatedPersonApprovalRevoked,
     RelatedPersonApproved,
 )
-from shared.documents import STOCKHOLM
 from shared.outbox import add_event
+from shared.personnummer import Personnummer
 from shared.problems import Conflict, InvalidInput, NotFound
+
+
+async def alerted_relations(session: AsyncSession, person_id: uuid.UUID, today: date) -> list[Relation]:
+    """The person's relations valid `today` with an alert flag set: whom alerts reach."""
+    return await repository.alerted(session, person_id, today)
 
 
 def one_year_after(day: date) -> date:
@@ -69,7 +76,7 @@ def _relation_out(r: Relation) -> RelationOut:
 
 
 def _approval_out(a: Approval, person: Person) -> ApprovalOut:
-    today = datetime.now(STOCKHOLM).date()
+    today = datetime.now(TIME_ZONE).date()
     return ApprovalOut(
         id=a.id,
         person_id=a.person_id,
@@ -88,7 +95,7 @@ async def add_relation(
     session: AsyncSession, user: User, person_id: uuid.UUID, form: RelationCreate
 ) -> RelationOut:
     """Register a relation; alerts include it at once when the citizen's record says so."""
-    person = await reach_person(session, user, person_id, "create", "relation", for_update=True)
+    person = await person_access.reach_person(session, user, person_id, "create", "relation", for_update=True)
     if str(form.related_personnummer) == person.pnr:
         raise InvalidInput("A person cannot be their own relation.", field="related_personnummer")
     relation = Relation(
@@ -127,7 +134,7 @@ async def _reach_relation(
     relation = await repository.relation(session, relation_id)
     if relation is None:
         raise NotFound("There is no such relation.")
-    person = await reach_person(
+    person = await person_access.reach_person(
         session, user, relation.person_id, action, "relation", str(relation_id), for_update=True
     )
     return relation, person
@@ -136,15 +143,15 @@ async def _reach_relation(
 async def _announce_if_alerted(session: AsyncSession, person: Person) -> None:
     """Publish the alert settings again when related persons are among those alerted;
     refuse a change that would leave alerts meant only for related persons with no one."""
-    if person.alert_recipients == "related" and not await persons.alerted_relations(
-        session, person.id, datetime.now(STOCKHOLM).date()
+    if person.alert_recipients == "related" and not await alerted_relations(
+        session, person.id, datetime.now(TIME_ZONE).date()
     ):
         raise Conflict(
             "Alerts go only to related persons and this would leave none: "
             "change who is alerted (e-service settings) first."
         )
     if person.messages_enabled and person.alert_recipients != "citizen":
-        await announce_e_service(session, person)
+        await persons.announce_e_service(session, person)
 
 
 async def update_relation(
@@ -175,7 +182,7 @@ async def remove_relation(session: AsyncSession, user: User, relation_id: uuid.U
 
 async def list_relations(session: AsyncSession, user: User, person_id: uuid.UUID) -> list[RelationOut]:
     """The person's relations."""
-    await reach_person(session, user, person_id, "list", "relation")
+    await person_access.reach_person(session, user, person_id, "list", "relation")
     return [_relation_out(r) for r in await repository.relations_of(session, person_id)]
 
 
@@ -187,7 +194,7 @@ async def approve(
     session: AsyncSession, user: User, person_id: uuid.UUID, form: ApprovalCreate
 ) -> ApprovalOut:
     """Approve a related person to act for the citizen (RelatedPersonApproved)."""
-    person = await reach_person(session, user, person_id, "create", "approval", for_update=True)
+    person = await person_access.reach_person(session, user, person_id, "create", "approval", for_update=True)
     if not form.consent_registered:
         raise InvalidInput(
             "A related person can be approved only once the citizen's consent is registered.",
@@ -199,7 +206,7 @@ async def approve(
         raise InvalidInput(
             "The related person must be someone else than the citizen.", field="related_personnummer"
         )
-    if not await persons.has_intake_record(session, person.id):
+    if not await intake_records.has_record(session, person.id):
         raise Conflict("Related persons can be approved only once an investigation has started.")
     if any(
         a.related_pnr == str(form.related_personnummer) and _overlaps(a, form.valid_from, valid_to)
@@ -228,13 +235,27 @@ async def approve(
     return _approval_out(approval, person)
 
 
-def _approval_facts(a: Approval, person: Person) -> dict[str, object]:
+class _ApprovalFacts(TypedDict):
+    """What every approval event carries."""
+
+    approval_id: uuid.UUID
+    person_id: uuid.UUID
+    citizen_pnr: Personnummer
+    citizen_name: str
+    related_pnr: Personnummer
+    related_name: str
+    valid_from: date
+    valid_to: date
+    version: int
+
+
+def _approval_facts(a: Approval, person: Person) -> _ApprovalFacts:
     return {
         "approval_id": a.id,
         "person_id": person.id,
-        "citizen_pnr": person.pnr,
+        "citizen_pnr": Personnummer(person.pnr),
         "citizen_name": person.name,
-        "related_pnr": a.related_pnr,
+        "related_pnr": Personnummer(a.related_pnr),
         "related_name": a.related_name,
         "valid_from": a.valid_from,
         "valid_to": a.valid_to,
@@ -244,7 +265,7 @@ def _approval_facts(a: Approval, person: Person) -> dict[str, object]:
 
 async def list_approvals(session: AsyncSession, user: User, person_id: uuid.UUID) -> list[ApprovalOut]:
     """The person's approvals that are not revoked."""
-    person = await reach_person(session, user, person_id, "list", "approval")
+    person = await person_access.reach_person(session, user, person_id, "list", "approval")
     return [_approval_out(a, person) for a in await repository.approvals_of(session, person_id)]
 
 
@@ -257,10 +278,10 @@ async def _reach_approval(
     if found is None:
         raise NotFound("There is no such approval (or it was revoked).")
     # The person's row lock serializes every approval change of one citizen.
-    person = await reach_person(
+    person = await person_access.reach_person(
         session, user, found.person_id, action, "approval", str(approval_id), for_update=True
     )
-    approval = await repository.approval(session, approval_id, for_update=True)
+    approval = await repository.approval_locked(session, approval_id)
     if approval is None:
         raise NotFound("There is no such approval (or it was revoked).")
     return approval, person

@@ -5,10 +5,10 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from intake.applications import service
+from intake.applications.document import ApplicationPdfResponse
 from intake.applications.schemas import ApplicationCreate, ApplicationOut
 from shared.auth import Citizen
 from shared.db import Session
-from shared.documents import ApplicationPdfResponse
 from shared.problems import InvalidInput, NotAllowed, NotAuthenticated, NotFound, problem_responses
 
 router = APIRouter(tags=["applications"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from intake.models import Application, StatusChange
+from shared.db import locked
 
 _WITH_CHILDREN = (selectinload(Application.services), selectinload(Application.history))
 
@@ -27,13 +28,17 @@ async def list_for_applicant(session: AsyncSession, pnr: str) -> list[Applicatio
     return list(await session.scalars(query))
 
 
-async def get(
-    session: AsyncSession, application_id: uuid.UUID, *, for_update: bool = False
-) -> Application | None:
-    query = select(Application).where(Application.id == application_id).options(*_WITH_CHILDREN)
-    if for_update:
-        query = query.with_for_update()
-    return (await session.scalars(query)).one_or_none()
+def _by_id(application_id: uuid.UUID) -> Select[Application]:
+    return select(Application).where(Application.id == application_id).options(*_WITH_CHILDREN)
+
+
+async def get(session: AsyncSession, application_id: uuid.UUID) -> Application | None:
+    return (await session.scalars(_by_id(application_id))).one_or_none()
+
+
+async def get_locked(session: AsyncSession, application_id: uuid.UUID) -> Application | None:
+    """The application with its children, its row locked and freshly read."""
+    return (await session.scalars(locked(_by_id(application_id)))).one_or_none()
 
 
 def add_status_change(session: AsyncSession, change: StatusChange) -> None:

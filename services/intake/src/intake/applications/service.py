@@ -10,20 +10,18 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.applications import repository
+from intake.applications.document import ApplicationDocument
 from intake.applications.schemas import ApplicationCreate, ApplicationOut, ServiceOut, StatusChangeOut
-from intake.catalogue import repository as catalogue
+from intake.catalogue import service as catalogue
+from intake.config import SOURCE, STATUS_NEW
 from intake.models import Application, ApplicationService, CatalogueService, StatusChange
 from shared import audit
 from shared.auth import User
 from shared.contracts.casework import ApplicationLinked
 from shared.contracts.intake import Applicant, ApplicationSubmitted, AppliedService
-from shared.documents import ApplicationDocument
 from shared.events import Envelope
 from shared.outbox import add_event
 from shared.problems import InvalidInput, NotAllowed, NotFound
-
-SOURCE = "/omsorg/intake"
-STATUS_NEW = "Ny"
 
 
 def _entry(
@@ -157,7 +155,7 @@ async def pdf_of_own(session: AsyncSession, user: User, application_id: uuid.UUI
 
 async def on_linked(session: AsyncSession, event: ApplicationLinked, envelope: Envelope) -> None:
     """Casework linked the application into an intake record: the citizen sees it as received."""
-    application = await repository.get(session, event.application_id, for_update=True)
+    application = await repository.get_locked(session, event.application_id)
     if application is None:
         # Casework only links what intake submitted; a gap here is a bug worth a dead letter.
         raise LookupError("linked application unknown to intake")
@@ -167,21 +165,14 @@ async def on_linked(session: AsyncSession, event: ApplicationLinked, envelope: E
     )
     await audit.record(
         session,
-        audit.AuditEntry(
-            actor=f"event:{envelope.source}",
-            actor_role="system",
-            action="update",
-            object_type="application",
-            object_id=str(application.id),
-            subject_pnr=application.applicant_pnr,
-        ),
+        audit.from_event(envelope, "update", "application", application.id, application.applicant_pnr),
     )
 
 
 def _out(application: Application, services: list[CatalogueService]) -> ApplicationOut:
     return ApplicationOut(
         id=application.id,
-        entry=application.entry,  # type: ignore[arg-type]
+        entry=application.entry,
         services=[ServiceOut(code=s.code, name=s.name, category=s.category) for s in services],
         description=application.description,
         status=application.status,

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from intake.applications.service import SOURCE
 from intake.citizens import repository
 from intake.citizens.schemas import ContactOut, ProfileOut, ProfileUpdate
+from intake.config import SOURCE
 from shared import audit
 from shared.auth import User
 from shared.contracts.casework import CaseworkerAssigned
 from shared.contracts.intake import ContactDetailsChanged
 from shared.events import Envelope
 from shared.outbox import add_event
+
+ContactField = Literal["mobile", "email"]
 
 
 def _entry(user: User, action: str, object_type: str = "profile") -> audit.AuditEntry:
@@ -51,12 +54,11 @@ async def update_profile(session: AsyncSession, user: User, update: ProfileUpdat
     await repository.create_profile_if_missing(
         session, {"id": uuid.uuid4(), "pnr": str(user.pnr), "updated_at": now}
     )
-    profile = await repository.profile(session, str(user.pnr), for_update=True)
-    assert profile is not None
+    profile = await repository.locked_profile(session, str(user.pnr))
+    assert profile is not None and user.pnr is not None  # inserted above; a Citizen has a pnr
+    fields: tuple[ContactField, ...] = ("mobile", "email")
     changed = [
-        f
-        for f in ("mobile", "email")
-        if f in update.model_fields_set and getattr(profile, f) != getattr(update, f)
+        f for f in fields if f in update.model_fields_set and getattr(profile, f) != getattr(update, f)
     ]
     for field in changed:
         setattr(profile, field, getattr(update, field))
@@ -68,7 +70,7 @@ async def update_profile(session: AsyncSession, user: User, update: ProfileUpdat
             ContactDetailsChanged(
                 citizen_id=profile.id,
                 pnr=user.pnr,
-                changed=changed,  # type: ignore[arg-type]
+                changed=changed,
                 mobile=profile.mobile,
                 email=profile.email,
                 changed_at=now,
@@ -109,13 +111,5 @@ async def on_caseworker_assigned(
         },
     )
     await audit.record(
-        session,
-        audit.AuditEntry(
-            actor=f"event:{envelope.source}",
-            actor_role="system",
-            action="update",
-            object_type="contact",
-            object_id=str(event.record_id),
-            subject_pnr=str(event.citizen_pnr),
-        ),
+        session, audit.from_event(envelope, "update", "contact", event.record_id, event.citizen_pnr)
     )

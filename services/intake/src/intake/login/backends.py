@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 CollectStatus = Literal["pending", "failed", "complete"]
+BackendName = Literal["simulator", "bankid"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class EidBackend(Protocol):
     """An e-ID provider's order API. Errors are `shared.problems` errors:
     Conflict (409), InvalidInput (422) or Unavailable (503)."""
 
-    name: str
+    name: BackendName
 
     async def auth(self, end_user_ip: str) -> Order:
         """Start an authentication order for the user at `end_user_ip`."""

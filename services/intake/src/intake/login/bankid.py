@@ -14,7 +14,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-from intake.login.backends import CollectResult, CompletedUser, Order
+from intake.login.backends import BackendName, CollectResult, CompletedUser, Order
 from shared.problems import Conflict, InvalidInput, Unavailable
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class CollectResponse(_Wire):
 class BankIdClient:
     """An `EidBackend` that talks to BankID (or its test environment)."""
 
-    name = "bankid"
+    name: BackendName = "bankid"
 
     def __init__(
         self, base_url: str, cert_file: Path, key_file: Path, ca_file: Path, timeout: float = 10.0

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
-from sqlalchemy import DateTime, Integer, String
+from sqlalchemy import DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from intake.models import Base
+from intake.login.backends import BackendName, CollectStatus
+from intake.models import Base, literal_enum
+
+# How a simulated order ends: completes, or fails with this BankID hint code.
+SimulatedOutcome = Literal["complete", "userCancel", "expiredTransaction"]
 
 
 class LoginTransaction(Base):
@@ -17,15 +22,20 @@ class LoginTransaction(Base):
     has given out its token."""
 
     __tablename__ = "login_transactions"
+    # The purge finds ended and expired logins by these.
+    __table_args__ = (
+        Index("login_transactions_started_at", "started_at"),
+        Index("login_transactions_finished_at", "finished_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    backend: Mapped[str] = mapped_column(String(16))  # simulator | bankid
+    backend: Mapped[BackendName] = mapped_column(literal_enum(BackendName, 16))
     order_ref: Mapped[str] = mapped_column(String(100))
     auto_start_token: Mapped[str] = mapped_column(String(100))
     qr_start_token: Mapped[str] = mapped_column(String(100))
     # Signs the animated QR code; never leaves the server, cleared when the login ends.
     qr_start_secret: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16))  # pending | failed | complete
+    status: Mapped[CollectStatus] = mapped_column(literal_enum(CollectStatus, 16))
     hint_code: Mapped[str | None] = mapped_column(String(40))
     # When the backend's auth answered: the QR code's seconds count from here.
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -43,12 +53,13 @@ class SimulatedOrder(Base):
     the database so every intake replica sees the same order."""
 
     __tablename__ = "eid_simulator_orders"
+    __table_args__ = (Index("eid_simulator_orders_created_at", "created_at"),)
 
     order_ref: Mapped[str] = mapped_column(String(100), primary_key=True)
     # As the tester chose it, unvalidated: the login must reject a bad one.
     personal_number: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
-    outcome: Mapped[str] = mapped_column(String(32))  # complete | userCancel | expiredTransaction
+    outcome: Mapped[SimulatedOutcome] = mapped_column(literal_enum(SimulatedOutcome, 32))
     collects: Mapped[int] = mapped_column(Integer)
     # Where the simulated device completes from (completionData.device.ipAddress).
     device_ip: Mapped[str | None] = mapped_column(String(45))

@@ -5,25 +5,25 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.login.models import LoginTransaction, SimulatedOrder
+from shared.db import get_locked
 
 
 def add_login(session: AsyncSession, login: LoginTransaction) -> None:
     session.add(login)
 
 
-async def get_login(
-    session: AsyncSession, login_id: uuid.UUID, *, lock: bool = False
-) -> LoginTransaction | None:
-    # lock: collect holds the row while it asks the backend, so two concurrent
-    # collects (on any replica) cannot both hand out a token.
-    query = select(LoginTransaction).where(LoginTransaction.id == login_id)
-    if lock:
-        query = query.with_for_update()
-    return await session.scalar(query)
+async def get_login(session: AsyncSession, login_id: uuid.UUID) -> LoginTransaction | None:
+    return await session.get(LoginTransaction, login_id)
+
+
+async def get_login_locked(session: AsyncSession, login_id: uuid.UUID) -> LoginTransaction | None:
+    """The login, its row locked: collect holds it while it asks the backend, so
+    two concurrent collects (on any replica) cannot both hand out a token."""
+    return await get_locked(session, LoginTransaction, login_id)
 
 
 def add_simulated_order(session: AsyncSession, order: SimulatedOrder) -> None:

@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress
 
 from intake.login.backends import CollectStatus
-from intake.login.simulator import TEST_NAME, TEST_PERSONNUMMER, SimulatedOutcome
+from intake.login.models import SimulatedOutcome
+from intake.login.simulator import TEST_NAME, TEST_PERSONNUMMER
 
 
 class Simulation(BaseModel):

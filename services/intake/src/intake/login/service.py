@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake.login import repository
-from intake.login.backends import EidBackend
+from intake.login.backends import CollectStatus, EidBackend
 from intake.login.models import LoginTransaction
 from intake.login.qr import qr_data
 from intake.login.schemas import LoginStarted, LoginStatus, QrCode, Simulation
@@ -212,7 +212,7 @@ async def purge_forever(sessionmaker: async_sessionmaker[AsyncSession], setup: L
 async def _get(
     session: AsyncSession, login_id: uuid.UUID, browser_secret: str | None, *, lock: bool = False
 ) -> LoginTransaction:
-    login = await repository.get_login(session, login_id, lock=lock)
+    login = await (repository.get_login_locked if lock else repository.get_login)(session, login_id)
     if login is None:
         raise NotFound("No such login.")
     if (
@@ -244,7 +244,7 @@ def _seconds_since_start(login: LoginTransaction) -> int:
     return max(0, int((datetime.now(UTC) - login.started_at).total_seconds()))
 
 
-def _finish(login: LoginTransaction, status: str, hint_code: str | None) -> None:
+def _finish(login: LoginTransaction, status: CollectStatus, hint_code: str | None) -> None:
     login.status = status
     login.hint_code = hint_code
     login.finished_at = datetime.now(UTC)

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from intake.login import repository
-from intake.login.backends import CollectResult, CompletedUser, Order
-from intake.login.models import SimulatedOrder
+from intake.login.backends import BackendName, CollectResult, CompletedUser, Order
+from intake.login.models import SimulatedOrder, SimulatedOutcome
 from shared.problems import InvalidInput
 from shared.settings import DEVELOPMENT_ENVIRONMENTS
 
-SimulatedOutcome = Literal["complete", "userCancel", "expiredTransaction"]
 TEST_PERSONNUMMER = "191212121212"
 TEST_NAME = "Tolvan Tolvansson"
 
@@ -32,7 +30,7 @@ def _no_such_order() -> InvalidInput:
 class Simulator:
     """An `EidBackend` that needs no BankID: for local runs and tests."""
 
-    name = "simulator"
+    name: BackendName = "simulator"
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], environment: str) -> None:
         if environment not in DEVELOPMENT_ENVIRONMENTS:

@@ -6,25 +6,15 @@ from casework's clock; a revocation is final (docs/event-ordering.md)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.models import Representation
-
-_FACTS = (
-    "person_id",
-    "citizen_pnr",
-    "citizen_name",
-    "related_pnr",
-    "related_name",
-    "valid_from",
-    "valid_to",
-    "changed_at",
-    "version",
-)
+from shared import projection
 
 
 async def for_related_person(session: AsyncSession, related_pnr: str) -> list[Representation]:
@@ -40,11 +30,15 @@ async def get(session: AsyncSession, approval_id: uuid.UUID) -> Representation |
     return await session.get(Representation, approval_id)
 
 
-def _newer(stmt: Insert) -> ColumnElement[bool]:
-    """The incoming event is newer than what was applied: a higher version, or,
-    while neither carries one (events from before versions), a later timestamp."""
+def _not_revoked(stmt: Insert) -> ColumnElement[bool]:
+    return Representation.revoked_at.is_(None)
+
+
+def _newer_and_not_revoked(stmt: Insert) -> ColumnElement[bool]:
+    """Not revoked, and the incoming event is newer than what was applied: a higher
+    version, or, while neither carries one (events from before versions), a later timestamp."""
     incoming = stmt.excluded
-    return or_(
+    newer = or_(
         incoming.version > Representation.version,
         and_(
             incoming.version == 0,
@@ -52,35 +46,25 @@ def _newer(stmt: Insert) -> ColumnElement[bool]:
             Representation.changed_at <= incoming.changed_at,
         ),
     )
+    return and_(_not_revoked(stmt), newer)
 
 
-async def apply_approval(session: AsyncSession, values: dict[str, Any]) -> bool:
+async def apply_approval(session: AsyncSession, row: Mapping[str, Any]) -> bool:
     """Record or update an approval unless a newer event was applied or it was
     revoked (whatever the version); True if the row changed."""
-    stmt = insert(Representation).values(**values, revoked_at=None)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["approval_id"],
-        set_={k: stmt.excluded[k] for k in _FACTS},
-        where=and_(Representation.revoked_at.is_(None), _newer(stmt)),
+    return await projection.upsert(
+        session, Representation, {**row, "revoked_at": None}, key=["approval_id"], when=_newer_and_not_revoked
     )
-    return (await session.execute(stmt.returning(Representation.approval_id))).first() is not None
 
 
-async def apply_revocation(session: AsyncSession, values: dict[str, Any]) -> bool:
+async def apply_revocation(session: AsyncSession, row: Mapping[str, Any]) -> bool:
     """Mark an approval revoked for good, recording it if it is unknown (a revocation
     that overtook its approval); its facts replace older ones only. True if the row changed."""
-    stmt = insert(Representation).values(**values)
-    newer = _newer(stmt)
-    facts = {
-        k: case((newer, stmt.excluded[k]), else_=getattr(Representation, k)) for k in _FACTS if k != "version"
-    }
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["approval_id"],
-        set_={
-            **facts,
-            "revoked_at": stmt.excluded.revoked_at,
-            "version": func.greatest(Representation.version, stmt.excluded.version),
-        },
-        where=Representation.revoked_at.is_(None),
+    if await projection.upsert(
+        session, Representation, row, key=["approval_id"], when=_newer_and_not_revoked
+    ):
+        return True
+    # An older revocation still revokes, but keeps the newer facts (and their version).
+    return await projection.upsert(
+        session, Representation, row, key=["approval_id"], when=_not_revoked, update=["revoked_at"]
     )
-    return (await session.execute(stmt.returning(Representation.approval_id))).first() is not None

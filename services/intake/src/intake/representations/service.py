@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.applications import service as applications
 from intake.applications.schemas import ApplicationOut
+from intake.config import TIME_ZONE
 from intake.models import Representation
 from intake.representations import repository
 from intake.representations.schemas import RepresentationOut
@@ -23,13 +24,12 @@ from shared.contracts.casework import (
     RelatedPersonApprovalRevoked,
     RelatedPersonApproved,
 )
-from shared.documents import STOCKHOLM
 from shared.events import Envelope
 from shared.problems import NotAllowed, NotFound
 
 
 def _today() -> datetime:
-    return datetime.now(STOCKHOLM)
+    return datetime.now(TIME_ZONE)
 
 
 async def list_mine(session: AsyncSession, user: User) -> list[RepresentationOut]:
@@ -101,9 +101,11 @@ async def applications_of_represented(
     return await applications.list_for(session, user, representation.citizen_pnr, "related_person")
 
 
-def _facts(
+def _row(
     event: RelatedPersonApproved | RelatedPersonApprovalChanged | RelatedPersonApprovalRevoked,
+    changed_at: datetime,
 ) -> dict[str, object]:
+    """The projection row an approval event carries: built once, for every event of the three."""
     return {
         "approval_id": event.approval_id,
         "person_id": event.person_id,
@@ -113,6 +115,7 @@ def _facts(
         "related_name": event.related_name,
         "valid_from": event.valid_from,
         "valid_to": event.valid_to,
+        "changed_at": changed_at,
         "version": event.version,
     }
 
@@ -124,23 +127,17 @@ async def on_approved(
     already (a replayed or late event) or the approval was revoked: revocation is
     final, whatever the version or order of arrival."""
     changed_at = event.approved_at if isinstance(event, RelatedPersonApproved) else event.changed_at
-    if await repository.apply_approval(session, {**_facts(event), "changed_at": changed_at}):
-        await _audit_projection(session, envelope, event.approval_id, str(event.citizen_pnr))
+    if await repository.apply_approval(session, _row(event, changed_at)):
+        await _audit_projection(session, envelope, event)
 
 
 async def _audit_projection(
-    session: AsyncSession, envelope: Envelope, approval_id: uuid.UUID, citizen_pnr: str
+    session: AsyncSession,
+    envelope: Envelope,
+    event: RelatedPersonApproved | RelatedPersonApprovalChanged | RelatedPersonApprovalRevoked,
 ) -> None:
     await audit.record(
-        session,
-        audit.AuditEntry(
-            actor=f"event:{envelope.source}",
-            actor_role="system",
-            action="update",
-            object_type="representation",
-            object_id=str(approval_id),
-            subject_pnr=citizen_pnr,
-        ),
+        session, audit.from_event(envelope, "update", "representation", event.approval_id, event.citizen_pnr)
     )
 
 
@@ -149,6 +146,6 @@ async def on_revoked(session: AsyncSession, event: RelatedPersonApprovalRevoked,
     revocation that arrives before its approval (say, one replayed from a dead
     letter later) is recorded revoked, so the late approval cannot revive it."""
     if await repository.apply_revocation(
-        session, {**_facts(event), "revoked_at": event.revoked_at, "changed_at": event.revoked_at}
+        session, {**_row(event, event.revoked_at), "revoked_at": event.revoked_at}
     ):
-        await _audit_projection(session, envelope, event.approval_id, str(event.citizen_pnr))
+        await _audit_projection(session, envelope, event)

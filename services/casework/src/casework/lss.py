@@ -1,5 +1,6 @@
 """The ten services of LSS 9 § 1-10, by the catalogue's codes. Casework needs
-them to check a *Begäran LSS*; intake's catalogue offers the same codes."""
+them to check a *Begäran LSS*; intake's catalogue offers the same codes (its
+`catalogue_services` rows)."""
 
 LSS_SERVICES: dict[str, str] = {
     "lss_radgivning": "Rådgivning och annat personligt stöd",

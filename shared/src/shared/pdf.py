@@ -1,8 +1,10 @@
-"""The e-application as a PDF (IN-5), with the labels the e-service shows.
+"""PDF documents made of labelled sections of text, rendered off the event loop.
 
-Intake renders it for the applicant; casework renders the same document from
-the event's data when it files it under the intake record, so no file ever
-travels on Kafka (DESIGN.md, Events).
+Domain-free building blocks for the services that file or show documents: a
+service describes its document as a `PdfDocument` (its own template, in the
+service) and this module lays it out, renders it in a worker thread and sends
+it. Only in the `pdf` extra (`omsorg-shared[pdf]`), so reportlab is installed
+only where PDFs are rendered (docs/module-template.md).
 
 Rendering is CPU work of up to a second: services call `render_off_loop`, which
 renders in a worker thread, a few at a time, so the event loop keeps answering
@@ -15,21 +17,17 @@ import io
 import re
 import weakref
 from dataclasses import dataclass
-from datetime import datetime
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 import anyio
 import anyio.to_thread
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-ENTRY_TITLES = {"sol": "Ansökan om stöd till äldre (SoL)", "lss": "Ansökan enligt LSS"}
 # Renders at once per process. Small: rendering is CPU-bound and holds the GIL
 # most of the time, so more threads only slow each other and the event loop;
 # a burst waits here instead of filling anyio's shared worker pool.
@@ -38,22 +36,27 @@ _BLANK_RUN = re.compile(r"\n(?:[ \t]*\n){2,}")
 
 
 @dataclass(frozen=True)
-class ApplicationDocument:
-    application_id: str
-    entry: str
-    applicant_name: str
-    applicant_pnr: str
-    services: list[str]
-    description: str
-    submitted_at: datetime
+class Section:
+    """A heading and its texts; each text may span several lines."""
+
+    label: str
+    texts: tuple[str, ...]
 
 
-def _pnr_display(pnr: str) -> str:
-    return f"{pnr[:8]}-{pnr[8:]}"
+@dataclass(frozen=True)
+class PdfDocument:
+    """What a page shows: a title, labelled sections and a footnote (all plain text)."""
+
+    title: str
+    sections: tuple[Section, ...]
+    footnote: str = ""
+    # The PDF's metadata, which viewers show in their title bar and properties.
+    metadata_title: str = ""
+    author: str = "Omsorg"
 
 
-def render_application_pdf(doc: ApplicationDocument) -> bytes:
-    """The application as a one-document PDF with Swedish labels."""
+def render_pdf(doc: PdfDocument) -> bytes:
+    """The document as PDF bytes, on A4. Blocks its thread: see `render_off_loop`."""
     styles = getSampleStyleSheet()
     label, body = styles["Heading4"], styles["BodyText"]
 
@@ -64,26 +67,18 @@ def render_application_pdf(doc: ApplicationDocument) -> bytes:
         lines = _BLANK_RUN.sub("\n\n", value).split("\n")
         return [Paragraph(escape(line) or "&nbsp;", body) for line in lines]
 
-    submitted = doc.submitted_at.astimezone(STOCKHOLM)
-    story = [
-        Paragraph(escape(ENTRY_TITLES.get(doc.entry, "Ansökan")), styles["Title"]),
-        Paragraph("Sökande", label),
-        *text(f"{doc.applicant_name}, {_pnr_display(doc.applicant_pnr)}"),
-        Paragraph("Skapad", label),
-        *text(submitted.strftime("%Y-%m-%d %H:%M")),
-        Paragraph("Valda tjänster", label),
-        *[p for s in doc.services for p in text(f"• {s}")],
-        Paragraph("Övrig information", label),
-        *text(doc.description),
-        Spacer(1, 8 * mm),
-        Paragraph(f"Ärende-id {escape(doc.application_id)}", styles["Italic"]),
-    ]
+    story: list[Flowable] = [Paragraph(escape(doc.title), styles["Title"])]
+    for section in doc.sections:
+        story.append(Paragraph(escape(section.label), label))
+        story.extend(p for value in section.texts for p in text(value))
+    if doc.footnote:
+        story += [Spacer(1, 8 * mm), Paragraph(escape(doc.footnote), styles["Italic"])]
     buffer = io.BytesIO()
     SimpleDocTemplate(
         buffer,
         pagesize=A4,
-        title="Ansökan",
-        author="Omsorg e-tjänst",
+        title=doc.metadata_title or doc.title,
+        author=doc.author,
         leftMargin=20 * mm,
         rightMargin=20 * mm,
     ).build(story)
@@ -102,19 +97,19 @@ def _render_slots() -> anyio.CapacityLimiter:
     return _slots[loop]
 
 
-async def render_off_loop(doc: ApplicationDocument) -> bytes:
-    """`render_application_pdf` in a worker thread, at most RENDER_SLOTS at once."""
-    return await anyio.to_thread.run_sync(render_application_pdf, doc, limiter=_render_slots())
+async def render_off_loop(doc: PdfDocument) -> bytes:
+    """`render_pdf` in a worker thread, at most RENDER_SLOTS at once."""
+    return await anyio.to_thread.run_sync(render_pdf, doc, limiter=_render_slots())
 
 
-class ApplicationPdfResponse(Response):
+class PdfResponse(Response):
     """Renders the PDF when the response is sent, that is after the request's
     transaction has committed and its database connection is back in the pool:
     a burst of PDF requests waiting for a render slot holds no connections."""
 
     media_type = "application/pdf"
 
-    def __init__(self, doc: ApplicationDocument, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, doc: PdfDocument, headers: dict[str, str] | None = None) -> None:
         self.doc = doc
         self._extra_headers = headers
         super().__init__(b"", headers=headers)

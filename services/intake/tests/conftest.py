@@ -1,0 +1,146 @@
+"""Fixtures of intake's DB-backed tests: the service layer and the consumers'
+handlers run against intake's own PostgreSQL database at its newest migration,
+each test inside a transaction that is rolled back afterwards. A rule is tested
+in milliseconds, without Kafka or the running services; a missing PostgreSQL
+fails the tests, it never skips them.
+
+    async def test_...(session: AsyncSession, make_citizen: CitizenFactory) -> None:
+        await service.update_profile(session, make_citizen(), ProfileUpdate(mobile="0701234567"))
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from shared import audit
+from shared.auth import User
+from shared.db import make_engine
+from shared.events import Envelope, Event
+from shared.personnummer import Personnummer
+
+if TYPE_CHECKING:
+    # The root conftest is loaded after this one: import from it only inside fixtures.
+    from conftest import Infrastructure
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+LOCAL_DATABASE = "postgresql+asyncpg://intake@127.0.0.1:55432/intake"
+CASEWORK_SOURCE = "/omsorg/casework"
+
+
+@pytest.fixture(scope="session")
+def intake_database_url(infrastructure: Infrastructure) -> str:
+    """Intake's database, migrated to head as deploy/omsorg.sh does, reached as the
+    runtime role the service itself uses."""
+    env = {**os.environ, **infrastructure.env}
+    done = subprocess.run(
+        [str(ROOT / "deploy/omsorg.sh"), "migrate"], env=env, capture_output=True, text=True, timeout=300
+    )
+    if done.returncode != 0:
+        pytest.fail(f"migrating the service databases failed:\n{done.stderr[-2000:]}", pytrace=False)
+    pattern = env.get("OMSORG_DATABASE_URL_PATTERN")
+    return pattern.replace("{name}", "intake") if pattern else LOCAL_DATABASE
+
+
+@pytest.fixture(scope="session")
+async def intake_engine(intake_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(intake_database_url, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(intake_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session whose work is rolled back after the test: nothing stays. Like a
+    request's session it collects refusals (see `refusals`); services flush, so
+    what they wrote is visible to the test's own queries."""
+    async with intake_engine.connect() as conn:
+        transaction = await conn.begin()
+        async with AsyncSession(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as session:
+            audit.collect_refusals(session)
+            yield session
+        await transaction.rollback()
+
+
+CitizenFactory = Callable[..., User]
+EnvelopeFactory = Callable[..., Envelope]
+AuditLog = Callable[[str], Awaitable[list[dict[str, Any]]]]
+Outbox = Callable[[str, str], Awaitable[list[dict[str, Any]]]]
+
+
+@pytest.fixture
+def make_citizen() -> CitizenFactory:
+    """Logged-in citizens: `make_citizen()` is a fresh person no other test has used."""
+
+    def make(pnr: str | None = None, name: str = "Annika Test") -> User:
+        return User(
+            sub=f"c-{uuid.uuid4().hex[:8]}",
+            name=name,
+            roles=frozenset({"citizen"}),
+            pnr=Personnummer(pnr or _new_personnummer()),
+        )
+
+    return make
+
+
+def _new_personnummer() -> str:
+    from conftest import new_personnummer  # the root conftest, loaded by now
+
+    return new_personnummer()
+
+
+@pytest.fixture
+def make_envelope() -> EnvelopeFactory:
+    """The CloudEvents attributes the consumer hands a handler with an event: a fresh ce_id."""
+
+    def make(event: Event, source: str = CASEWORK_SOURCE) -> Envelope:
+        return Envelope(uuid.uuid4(), event.ce_type, source, datetime.now(UTC), event.subject())
+
+    return make
+
+
+@pytest.fixture
+def audit_log(session: AsyncSession) -> AuditLog:
+    """The audit entries about one person, oldest first, the refusals collected so far included."""
+
+    async def entries(subject_pnr: str) -> list[dict[str, Any]]:
+        await audit.write_refusals(session)
+        audit.collect_refusals(session)  # written now: start collecting anew
+        rows = await session.execute(
+            text("""
+            SELECT actor, actor_role, action, object_type, object_id, outcome FROM audit_log
+            WHERE subject_pnr = :pnr ORDER BY id"""),
+            {"pnr": subject_pnr},
+        )
+        return [dict(r._mapping) for r in rows]
+
+    return entries
+
+
+@pytest.fixture
+def outbox(session: AsyncSession) -> Outbox:
+    """The events of a type with a Kafka key queued in this test, oldest first, as JSON."""
+
+    async def events(ce_type: str, key: str) -> list[dict[str, Any]]:
+        rows = await session.scalars(
+            text("""
+            SELECT convert_from(payload, 'UTF8')::jsonb FROM outbox
+            WHERE key = :key AND headers->>'ce_type' = :ce_type ORDER BY id"""),
+            {"key": key, "ce_type": ce_type},
+        )
+        return list(rows)
+
+    return events
