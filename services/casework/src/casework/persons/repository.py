@@ -99,4 +99,8 @@ async def remember_citizen_contacts(
 
 
 async def citizen_contacts(session: AsyncSession, pnr: str) -> CitizenContactDetails | None:
-    return await session.get(CitizenContactDetails, pnr)
+    """The details the citizen set, read under a share lock: a contact change being
+    applied right now (which holds the row for update, and cannot yet see a person
+    created in this transaction) is waited for and read, never lost."""
+    query = select(CitizenContactDetails).where(CitizenContactDetails.pnr == pnr)
+    return await session.scalar(query.with_for_update(read=True).execution_options(populate_existing=True))

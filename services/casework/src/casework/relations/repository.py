@@ -45,7 +45,11 @@ async def alerted(session: AsyncSession, person_id: uuid.UUID, today: date) -> l
     return list(await session.scalars(query))
 
 
-async def relation(session: AsyncSession, relation_id: uuid.UUID) -> Relation | None:
+async def relation(session: AsyncSession, relation_id: uuid.UUID, *, locked: bool = False) -> Relation | None:
+    """The relation; `locked`: with its row lock, freshly read (not the copy an
+    earlier read left in the session)."""
+    if locked:
+        return await db.get_locked(session, Relation, relation_id)
     return await session.get(Relation, relation_id)
 
 

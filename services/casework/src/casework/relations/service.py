@@ -137,6 +137,11 @@ async def _reach_relation(
     person = await person_access.reach_person(
         session, user, relation.person_id, action, "relation", str(relation_id), for_update=True
     )
+    # Read again under the person's lock, which every relation change takes: an
+    # edit that waited for it must see the change it waited for, not a stale copy.
+    relation = await repository.relation(session, relation_id, locked=True)
+    if relation is None or relation.person_id != person.id:
+        raise NotFound("There is no such relation.")
     return relation, person
 
 
