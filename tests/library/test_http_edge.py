@@ -12,13 +12,14 @@ import re
 import time
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 
-from intake.applications.document import ApplicationDocument
+from shared.contracts.intake import ApplicationDocument
 from shared.http_limits import install_body_size_limit
 from shared.pdf import PdfDocument, render_off_loop, render_pdf
 from shared.problems import install_problem_handlers
@@ -184,7 +185,7 @@ SLOW_TEXT = "a\n" * 4999 + "a"
 
 
 def _document(description: str = SLOW_TEXT) -> PdfDocument:
-    """The e-application's layout (intake's template), with a description to render."""
+    """The e-application's layout (the contract's), with a description to render."""
     return ApplicationDocument(
         application_id="00000000-0000-0000-0000-000000000001",
         entry="sol",
@@ -193,7 +194,7 @@ def _document(description: str = SLOW_TEXT) -> PdfDocument:
         services=["Hemtjänst"] * 20,
         description=description,
         submitted_at=datetime.now(UTC),
-    ).layout()
+    ).layout(ZoneInfo("Europe/Stockholm"))
 
 
 def test_a_text_of_many_short_lines_renders_in_linear_time() -> None:

@@ -1,11 +1,13 @@
-"""The PDF building blocks (shared.pdf) and the two templates on them: the
-applicant's PDF in intake and the copy casework files under the intake record."""
+"""The PDF building blocks (shared.pdf) and the e-application's printed form
+(shared.contracts.intake.ApplicationDocument), which the applicant's PDF in
+intake and the copy casework files under the intake record both render."""
 
 from __future__ import annotations
 
 import dataclasses
 import io
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pypdf
@@ -13,8 +15,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from casework.intake_records import document as filed
-from intake.applications import document as applicant
+from intake.applications.document import ApplicationPdfResponse
+from shared.contracts.intake import ApplicationDocument
 from shared.pdf import PdfDocument, PdfResponse, Section, render_off_loop, render_pdf
 
 FIELDS = {
@@ -27,6 +29,9 @@ FIELDS = {
     # 22:30 UTC on New Year's Eve is already the next day in Stockholm.
     "submitted_at": datetime(2025, 12, 31, 23, 30, tzinfo=UTC),
 }
+
+
+SWEDEN = ZoneInfo("Europe/Stockholm")
 
 
 def _text(pdf: bytes) -> str:
@@ -45,7 +50,7 @@ def test_a_document_renders_its_title_sections_and_footnote_as_plain_text() -> N
 
 
 def test_the_applicants_pdf_shows_the_application_in_swedish_and_local_time() -> None:
-    text = _text(render_pdf(applicant.ApplicationDocument(**FIELDS).layout()))
+    text = _text(render_pdf(ApplicationDocument(**FIELDS).layout(SWEDEN)))
     for expected in (
         "Ansökan enligt LSS",
         "Tolvan <Tolvansson> & co, 19121212-1212",
@@ -60,28 +65,21 @@ def test_the_applicants_pdf_shows_the_application_in_swedish_and_local_time() ->
         assert expected in text
 
 
-def test_the_copy_casework_files_shows_what_the_applicant_saw() -> None:
-    # Two templates, one per service; this keeps them telling the same story.
-    assert filed.ApplicationDocument(**FIELDS).layout() == applicant.ApplicationDocument(**FIELDS).layout()
-
-
-async def test_casework_renders_its_copy_off_the_loop() -> None:
-    doc = filed.ApplicationDocument(**FIELDS)
-    pdf = await filed.render_off_loop(doc)
+async def test_the_application_renders_off_the_loop_under_either_entry() -> None:
+    doc = ApplicationDocument(**FIELDS)
+    pdf = await render_off_loop(doc.layout(SWEDEN))
     assert pdf.startswith(b"%PDF") and "Ansökan enligt LSS" in _text(pdf)
-    assert dataclasses.replace(doc, entry="sol").layout().title == "Ansökan om stöd till äldre (SoL)"
+    assert dataclasses.replace(doc, entry="sol").layout(SWEDEN).title == "Ansökan om stöd till äldre (SoL)"
 
 
 async def test_render_off_loop_gives_the_same_pdf_text_as_rendering_in_place() -> None:
-    doc = applicant.ApplicationDocument(**FIELDS).layout()
+    doc = ApplicationDocument(**FIELDS).layout(SWEDEN)
     assert _text(await render_off_loop(doc)) == _text(render_pdf(doc))
 
 
 async def test_a_pdf_response_renders_when_sent_with_its_headers_and_length() -> None:
     async def endpoint(request: Request) -> PdfResponse:
-        return applicant.ApplicationPdfResponse(
-            applicant.ApplicationDocument(**FIELDS), headers={"cache-control": "no-store"}
-        )
+        return ApplicationPdfResponse(ApplicationDocument(**FIELDS), headers={"cache-control": "no-store"})
 
     app = Starlette(routes=[Route("/pdf", endpoint)])
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:

@@ -1,10 +1,12 @@
 """PDF documents made of labelled sections of text, rendered off the event loop.
 
 Domain-free building blocks for the services that file or show documents: a
-service describes its document as a `PdfDocument` (its own template, in the
-service) and this module lays it out, renders it in a worker thread and sends
-it. Only in the `pdf` extra (`omsorg-shared[pdf]`), so reportlab is installed
-only where PDFs are rendered (docs/module-template.md).
+document is described as a `PdfDocument` (by the service that owns it, or, for
+the e-application both intake and casework show, by its contract) and this
+module lays it out, renders it in a worker thread and sends it. Describing needs
+nothing more; rendering needs reportlab, which only the `pdf` extra
+(`omsorg-shared[pdf]`) installs, so only the services that render get it
+(docs/module-template.md).
 
 Rendering is CPU work of up to a second: services call `render_off_loop`, which
 renders in a worker thread, a few at a time, so the event loop keeps answering
@@ -17,16 +19,16 @@ import io
 import re
 import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 import anyio
 import anyio.to_thread
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from reportlab.platypus import Flowable, Paragraph
 
 # Renders at once per process. Small: rendering is CPU-bound and holds the GIL
 # most of the time, so more threads only slow each other and the event loop;
@@ -57,6 +59,13 @@ class PdfDocument:
 
 def render_pdf(doc: PdfDocument) -> bytes:
     """The document as PDF bytes, on A4. Blocks its thread: see `render_off_loop`."""
+    # Imported here: describing a document (PdfDocument) needs no reportlab, only
+    # rendering it does, and only the services with the `pdf` extra render.
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
     styles = getSampleStyleSheet()
     label, body = styles["Heading4"], styles["BodyText"]
 

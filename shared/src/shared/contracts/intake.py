@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from shared.events import Event
+from shared.pdf import PdfDocument, Section
 from shared.personnummer import Personnummer
 
 APPLICATIONS_TOPIC = "intake.applications.v1"
@@ -65,3 +67,39 @@ class ContactDetailsChanged(Event):
     # changes nothing while a newer change of another field still applies.
     # 0 only in events from before versions were carried.
     version: int = Field(default=0, ge=0)
+
+
+ENTRY_TITLES = {"sol": "Ansökan om stöd till äldre (SoL)", "lss": "Ansökan enligt LSS"}
+
+
+@dataclass(frozen=True)
+class ApplicationDocument:
+    """The e-application's printed form (IN-5), with the labels the e-service shows.
+    Part of the contract: the applicant's PDF in intake and the copy casework files
+    under the intake record (CW-2) must show the same, so both render this one
+    layout from their own data; no file travels on Kafka."""
+
+    application_id: str
+    entry: str
+    applicant_name: str
+    applicant_pnr: str
+    services: list[str]
+    description: str
+    submitted_at: datetime
+
+    def layout(self, time_zone: tzinfo) -> PdfDocument:
+        """The document to render; times shown in `time_zone` (Sweden's)."""
+        submitted = self.submitted_at.astimezone(time_zone)
+        pnr = f"{self.applicant_pnr[:8]}-{self.applicant_pnr[8:]}"
+        return PdfDocument(
+            title=ENTRY_TITLES.get(self.entry, "Ansökan"),
+            sections=(
+                Section("Sökande", (f"{self.applicant_name}, {pnr}",)),
+                Section("Skapad", (submitted.strftime("%Y-%m-%d %H:%M"),)),
+                Section("Valda tjänster", tuple(f"• {s}" for s in self.services)),
+                Section("Övrig information", (self.description,)),
+            ),
+            footnote=f"Ärende-id {self.application_id}",
+            metadata_title="Ansökan",
+            author="Omsorg e-tjänst",
+        )

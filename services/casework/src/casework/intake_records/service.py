@@ -15,19 +15,19 @@ from datetime import UTC, datetime
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework.config import SOURCE
+from casework.config import SOURCE, TIME_ZONE
 from casework.e_applications import service as inbox
 from casework.intake_records import repository
-from casework.intake_records.document import ApplicationDocument, render_off_loop
 from casework.intake_records.schemas import DocumentOut, IntakeRecordOut, LinkApplication, LinkResult
 from casework.lss import LSS_SERVICES
 from casework.models import Document, IncomingApplication, IntakeRecord, Person, RecordStatus
 from casework.persons import access as person_access
 from casework.persons import service as persons
 from casework.staff import service as staff
-from shared import audit
+from shared import audit, pdf
 from shared.auth import User
 from shared.contracts.casework import ApplicationLinked, CaseworkerAssigned
+from shared.contracts.intake import ApplicationDocument
 from shared.outbox import add_event
 from shared.personnummer import Personnummer
 from shared.problems import Conflict, InvalidInput, NotAllowed, NotFound
@@ -87,7 +87,7 @@ async def link_application(
     rendered: tuple[ApplicationDocument, bytes] | None = None
     if application.record_id is None and form.unit in user.units:
         document_data = _document_of(application)
-        rendered = document_data, await render_off_loop(document_data)
+        rendered = document_data, await pdf.render_off_loop(document_data.layout(TIME_ZONE))
     await staff.remember(session, user)
     application = await inbox.lock(session, application_id)
     entry = _entry(user, "link", "incoming_application", application.id, application.applicant_pnr)
@@ -129,8 +129,9 @@ async def link_application(
     )
     if rendered is None or rendered[0] != _document_of(application):
         # Rare: the e-application changed since the unlocked read; render what is filed.
-        rendered = _document_of(application), await render_off_loop(_document_of(application))
-    pdf = rendered[1]
+        document_data = _document_of(application)
+        rendered = document_data, await pdf.render_off_loop(document_data.layout(TIME_ZONE))
+    content = rendered[1]
     document = Document(
         id=uuid.uuid4(),
         person_id=person.id,
@@ -138,7 +139,7 @@ async def link_application(
         doc_type="E-ansökan",
         title="Ansökan",
         content_type="application/pdf",
-        content=pdf,
+        content=content,
         created_at=now,
     )
     repository.add(session, record)

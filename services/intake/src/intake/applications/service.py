@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.applications import repository
-from intake.applications.document import ApplicationDocument
 from intake.applications.schemas import ApplicationCreate, ApplicationOut, ServiceOut, StatusChangeOut
 from intake.catalogue import service as catalogue
 from intake.config import SOURCE, STATUS_NEW
@@ -18,7 +17,7 @@ from intake.models import Application, ApplicationService, CatalogueService, Sta
 from shared import audit
 from shared.auth import User
 from shared.contracts.casework import ApplicationLinked
-from shared.contracts.intake import Applicant, ApplicationSubmitted, AppliedService
+from shared.contracts.intake import Applicant, ApplicationDocument, ApplicationSubmitted, AppliedService
 from shared.events import Envelope
 from shared.outbox import add_event
 from shared.problems import InvalidInput, NotAllowed, NotFound
