@@ -54,6 +54,25 @@ async def record(session: AsyncSession, *entries: AuditEntry) -> None:
     await record_many(session, entries)
 
 
+async def record_each(
+    session: AsyncSession,
+    actor: str,
+    actor_role: str,
+    action: str,
+    object_type: str,
+    objects: Iterable[tuple[object, object]],
+) -> None:
+    """One row per object a list or search showed: `objects` are (object id,
+    subject personnummer) pairs, all seen by one actor in one action."""
+    await record_many(
+        session,
+        (
+            AuditEntry(actor, actor_role, action, object_type, str(object_id), str(pnr))
+            for object_id, pnr in objects
+        ),
+    )
+
+
 async def record_many(session: AsyncSession, entries: Iterable[AuditEntry]) -> None:
     rows = [e.__dict__ for e in entries]
     if rows:

@@ -112,19 +112,13 @@ async def list_inbox(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    await audit.record_many(
+    await audit.record_each(
         session,
-        (
-            audit.AuditEntry(
-                actor=user.sub,
-                actor_role="caseworker",
-                action="list",
-                object_type="incoming_application",
-                object_id=str(r.id),
-                subject_pnr=r.applicant_pnr,
-            )
-            for r in rows
-        ),
+        user.sub,
+        "caseworker",
+        "list",
+        "incoming_application",
+        ((r.id, r.applicant_pnr) for r in rows),
     )
     items = [
         IncomingApplicationOut(

@@ -242,19 +242,8 @@ async def search(session: AsyncSession, user: User, form: PersonSearch) -> list[
         rows = await repository.search(session, among, kundnummer=query)
     else:
         rows = await repository.search(session, among, name=query)
-    await audit.record_many(
-        session,
-        (
-            audit.AuditEntry(
-                actor=user.sub,
-                actor_role="caseworker",
-                action="search",
-                object_type="person",
-                object_id=str(p.id),
-                subject_pnr=p.pnr,
-            )
-            for p in rows
-        ),
+    await audit.record_each(
+        session, user.sub, "caseworker", "search", "person", ((p.id, p.pnr) for p in rows)
     )
     return [PersonSummary(id=p.id, name=p.name, personnummer=p.pnr, kundnummer=p.kundnummer) for p in rows]
 

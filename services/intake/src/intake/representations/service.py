@@ -36,19 +36,13 @@ async def list_mine(session: AsyncSession, user: User) -> list[RepresentationOut
     """Citizens the logged-in person is (or was) approved to act for."""
     rows = await repository.for_related_person(session, str(user.pnr))
     today = _today().date()
-    await audit.record_many(
+    await audit.record_each(
         session,
-        (
-            audit.AuditEntry(
-                actor=user.sub,
-                actor_role="related_person",
-                action="list",
-                object_type="representation",
-                object_id=str(r.approval_id),
-                subject_pnr=r.citizen_pnr,
-            )
-            for r in rows
-        ),
+        user.sub,
+        "related_person",
+        "list",
+        "representation",
+        ((r.approval_id, r.citizen_pnr) for r in rows),
     )
     return [
         RepresentationOut(
