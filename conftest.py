@@ -1,7 +1,7 @@
 """Test infrastructure for every test under the repo: real Kafka and PostgreSQL,
 and the five services as real processes for the journeys.
 
-Where they come from (DESIGN.md, Tests):
+Where they come from (README, Test it; docs/architecture.md):
 1. KAFKA_BOOTSTRAP_SERVERS and OMSORG_TEST_DATABASE_URL set: use them;
 2. the local no-Docker infrastructure already running (`make up` / `make test`): use it;
 3. a Docker engine: testcontainers starts Kafka and PostgreSQL;

@@ -58,7 +58,7 @@ def asyncpg_dsn(url: str) -> str:
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     # One transaction per request: committed when the endpoint returns, rolled
-    # back when it raises. Services flush, never commit (CONVENTIONS habit 2).
+    # back when it raises. Services flush, never commit (docs/module-template.md).
     # Refusals (shared.audit.refuse) are written last: with the commit, or in
     # a transaction of their own after the rollback, so they always stay.
     async with request.app.state.sessionmaker() as session:

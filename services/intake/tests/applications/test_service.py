@@ -105,6 +105,7 @@ async def test_the_status_history_follows_application_linked(
     linked_at = datetime.now(UTC) + timedelta(minutes=1)
     event = _linked(submitted, user, linked_at)
     await service.on_linked(session, event, make_envelope(event))
+    await service.on_linked(session, event, make_envelope(event))  # replayed with a new ce_id
     [seen] = await service.list_own(session, user)
     assert seen.status == "Mottagen"
     history = [(h.status, h.at) for h in seen.history]

@@ -43,3 +43,11 @@ async def get_locked(session: AsyncSession, application_id: uuid.UUID) -> Applic
 
 def add_status_change(session: AsyncSession, change: StatusChange) -> None:
     session.add(change)
+
+
+async def has_status_change(session: AsyncSession, application_id: uuid.UUID, status: str) -> bool:
+    """Whether the application's history already holds a step with this status."""
+    query = select(StatusChange.id).where(
+        StatusChange.application_id == application_id, StatusChange.status == status
+    )
+    return (await session.scalars(query.limit(1))).first() is not None

@@ -158,6 +158,8 @@ async def on_linked(session: AsyncSession, event: ApplicationLinked, envelope: E
     if application is None:
         # Casework only links what intake submitted; a gap here is a bug worth a dead letter.
         raise LookupError("linked application unknown to intake")
+    if await repository.has_status_change(session, application.id, event.status):
+        return  # an application is linked once: a replayed link (a new ce_id) adds no second step
     application.status = event.status
     repository.add_status_change(
         session, StatusChange(application_id=application.id, status=event.status, at=event.linked_at)
