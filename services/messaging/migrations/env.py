@@ -1,3 +1,4 @@
+import messaging.attachments.models  # noqa: F401  (its tables, for Alembic)
 from messaging.config import Settings
 from messaging.models import Base
 from shared.alembic_env import run_migrations

@@ -2,7 +2,13 @@
 
 from pathlib import Path
 
+from messaging.attachments.endpoints import router as attachments_router
 from messaging.config import Settings
+from messaging.consumers import subscribe
+from messaging.mailboxes.endpoints import router as mailboxes_router
+from messaging.messages.endpoints import citizen_router as e_service_router
+from messaging.messages.endpoints import router as messages_router
+from shared.contracts.messaging import MessageDeliveredToEService
 from shared.service_app import ServiceSpec, create_service_app
 
 app = create_service_app(
@@ -12,5 +18,8 @@ app = create_service_app(
         description="Secure messages between staff, citizens, related persons and providers.",
         settings=Settings(),
         service_dir=Path(__file__).resolve().parents[2],
+        routers=[mailboxes_router, messages_router, e_service_router, attachments_router],
+        publishes=[MessageDeliveredToEService],
+        subscribe=subscribe,
     )
 )

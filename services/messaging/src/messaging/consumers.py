@@ -1,0 +1,24 @@
+"""Messaging's subscriptions to casework: who has the message function on, who
+handles whom, and who may act for whom.
+
+Provider-unit assignments (rights.record_provider_assignment) will be fed from
+`casework.orders.v1` once orders exist; no subscription to it yet."""
+
+from messaging.mailboxes import service as mailboxes
+from messaging.rights import service as rights
+from shared.contracts import casework as cw
+from shared.inbox import InboxConsumer
+
+
+def subscribe(consumer: InboxConsumer) -> None:
+    # One subscription per topic: two in one consumer group would split its partitions.
+    consumer.subscribe(
+        cw.PERSONS_TOPIC,
+        {
+            cw.EServiceSettingsChanged: mailboxes.on_e_service_settings_changed,
+            cw.RelatedPersonApproved: rights.on_approved,
+            cw.RelatedPersonApprovalChanged: rights.on_approved,
+            cw.RelatedPersonApprovalRevoked: rights.on_revoked,
+        },
+    )
+    consumer.subscribe(cw.CASES_TOPIC, {cw.CaseworkerAssigned: rights.on_caseworker_assigned})

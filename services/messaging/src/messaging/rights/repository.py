@@ -1,0 +1,103 @@
+"""Queries of the projections that say who may write to a person: caseworker
+assignments, provider-unit assignments and related persons' approvals.
+
+Approvals are ordered by their version, never by timestamps from casework's
+clock, and a revocation is final (docs/event-ordering.md)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.dialects.postgresql import Insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from messaging.models import CaseworkerAssignment, ProviderAssignment, Representation
+from shared import projection
+
+
+def _not_older_assignment(stmt: Insert) -> ColumnElement[bool]:
+    # CaseworkerAssigned carries no version; one record's events share a Kafka
+    # key, so only a replayed dead letter arrives late: it must not undo a newer one.
+    return stmt.excluded.assigned_at >= CaseworkerAssignment.assigned_at
+
+
+async def apply_assignment(session: AsyncSession, row: Mapping[str, Any]) -> bool:
+    """Record who handles the record in this role, unless a later assignment is there."""
+    return await projection.upsert(
+        session, CaseworkerAssignment, row, key=["record_id", "role"], when=_not_older_assignment
+    )
+
+
+async def assignments_of(session: AsyncSession, person_id: uuid.UUID) -> list[CaseworkerAssignment]:
+    query = (
+        select(CaseworkerAssignment)
+        .where(CaseworkerAssignment.person_id == person_id)
+        .order_by(CaseworkerAssignment.assigned_at, CaseworkerAssignment.record_id)
+    )
+    return list(await session.scalars(query))
+
+
+async def apply_provider_assignment(session: AsyncSession, row: Mapping[str, Any]) -> bool:
+    return await projection.upsert(
+        session,
+        ProviderAssignment,
+        row,
+        key=["order_id"],
+        when=projection.newer_version(ProviderAssignment),
+    )
+
+
+async def provider_assignments_of(
+    session: AsyncSession, person_id: uuid.UUID, provider_id: str
+) -> list[ProviderAssignment]:
+    query = select(ProviderAssignment).where(
+        ProviderAssignment.person_id == person_id, ProviderAssignment.provider_id == provider_id
+    )
+    return list(await session.scalars(query))
+
+
+async def representation(session: AsyncSession, approval_id: uuid.UUID) -> Representation | None:
+    return await session.get(Representation, approval_id)
+
+
+def _not_revoked(stmt: Insert) -> ColumnElement[bool]:
+    return Representation.revoked_at.is_(None)
+
+
+def _newer_and_not_revoked(stmt: Insert) -> ColumnElement[bool]:
+    """Not revoked, and the incoming event is newer than what was applied: a higher
+    version, or, while neither carries one (events from before versions), a later timestamp."""
+    incoming = stmt.excluded
+    newer = or_(
+        incoming.version > Representation.version,
+        and_(
+            incoming.version == 0,
+            Representation.version == 0,
+            Representation.changed_at <= incoming.changed_at,
+        ),
+    )
+    return and_(_not_revoked(stmt), newer)
+
+
+async def apply_approval(session: AsyncSession, row: Mapping[str, Any]) -> bool:
+    """Record or update an approval unless a newer event was applied or it was
+    revoked (whatever the version); True if the row changed."""
+    return await projection.upsert(
+        session, Representation, {**row, "revoked_at": None}, key=["approval_id"], when=_newer_and_not_revoked
+    )
+
+
+async def apply_revocation(session: AsyncSession, row: Mapping[str, Any]) -> bool:
+    """Mark an approval revoked for good, recording it if it is unknown; its facts
+    replace older ones only. True if the row changed."""
+    if await projection.upsert(
+        session, Representation, row, key=["approval_id"], when=_newer_and_not_revoked
+    ):
+        return True
+    # An older revocation still revokes, but keeps the newer facts (and their version).
+    return await projection.upsert(
+        session, Representation, row, key=["approval_id"], when=_not_revoked, update=["revoked_at"]
+    )

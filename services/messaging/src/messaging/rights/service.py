@@ -1,0 +1,209 @@
+"""The right to write to a citizen (MS-3), kept from casework's facts:
+
+- the caseworker (and co-caseworker) of any of the person's intake records
+  (CaseworkerAssigned) may send to the person's e-service;
+- provider staff may send to a client their own unit has a running assignment
+  for (ProviderAssignment; fed by order events once orders exist, see
+  `record_provider_assignment`);
+- an approved related person reads and writes in the citizen's e-service only
+  inside the approval period, checked on every request against today's date in
+  Sweden; a revocation is final (RelatedPersonApproved/Changed/Revoked).
+
+Every refusal is audited (shared.audit.refuse)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from messaging.config import TIME_ZONE
+from messaging.models import AssignmentRole, CaseworkerAssignment, Representation
+from messaging.people import staff_role
+from messaging.rights import repository
+from shared import audit
+from shared.auth import PROVIDER_ROLES, Role, User
+from shared.contracts.casework import (
+    CaseworkerAssigned,
+    RelatedPersonApprovalChanged,
+    RelatedPersonApprovalRevoked,
+    RelatedPersonApproved,
+)
+from shared.events import Envelope
+from shared.problems import NotAllowed, NotFound
+
+
+def _today() -> date:
+    return datetime.now(TIME_ZONE).date()
+
+
+async def may_write(session: AsyncSession, user: User, person_id: uuid.UUID) -> bool:
+    """Whether the staff member may send to the person's e-service (MS-3)."""
+    if user.has(Role.CASEWORKER):
+        assignments = await repository.assignments_of(session, person_id)
+        if any(a.caseworker_id == user.sub for a in assignments):
+            return True
+    if user.roles & PROVIDER_ROLES and user.provider_id:
+        today = _today()
+        for assignment in await repository.provider_assignments_of(session, person_id, user.provider_id):
+            if assignment.unit in user.units and assignment.active_on(today):
+                return True
+    return False
+
+
+async def check_may_write(
+    session: AsyncSession, user: User, person_id: uuid.UUID, person_pnr: str, action: str
+) -> None:
+    """Refuse, audited, unless the staff member may send to the person."""
+    if await may_write(session, user, person_id):
+        return
+    entry = audit.AuditEntry(
+        actor=user.sub,
+        actor_role=staff_role(user),
+        action=action,
+        object_type="e_service_mailbox",
+        object_id=str(person_id),
+        subject_pnr=person_pnr,
+    )
+    raise await audit.refuse(
+        session,
+        entry,
+        NotAllowed(
+            "Only the person's caseworker or co-caseworker, or a provider unit with an "
+            "assignment for them, may send to their e-service."
+        ),
+    )
+
+
+async def caseworkers_of(session: AsyncSession, person_id: uuid.UUID) -> list[CaseworkerAssignment]:
+    """The person's caseworkers and co-caseworkers, each once, longest assigned first."""
+    seen: dict[str, CaseworkerAssignment] = {}
+    for assignment in await repository.assignments_of(session, person_id):
+        seen.setdefault(assignment.caseworker_id, assignment)
+    return list(seen.values())
+
+
+async def acting_for(
+    session: AsyncSession, user: User, approval_id: uuid.UUID, action: str
+) -> Representation:
+    """The approval, if the logged-in person may act on it today; else a refusal, audited."""
+    representation = await repository.representation(session, approval_id)
+    if representation is None:
+        raise NotFound("There is no such approval.")
+    entry = audit.AuditEntry(
+        actor=user.sub,
+        actor_role="related_person",
+        action=action,
+        object_type="representation",
+        object_id=str(approval_id),
+        subject_pnr=representation.citizen_pnr,
+    )
+    if representation.related_pnr != str(user.pnr):
+        raise await audit.refuse(session, entry, NotAllowed("This approval is not yours."))
+    if representation.revoked_at is not None:
+        raise await audit.refuse(session, entry, NotAllowed("The approval has been revoked."))
+    if not representation.active_on(_today()):
+        raise await audit.refuse(
+            session,
+            entry,
+            NotAllowed(
+                f"The approval is valid {representation.valid_from} to {representation.valid_to}, not today."
+            ),
+        )
+    return representation
+
+
+async def record_provider_assignment(
+    session: AsyncSession,
+    *,
+    order_id: uuid.UUID,
+    person_id: uuid.UUID,
+    provider_id: str,
+    unit: str,
+    valid_from: date,
+    valid_to: date | None,
+    ended_at: datetime | None,
+    version: int,
+) -> bool:
+    """Record a provider unit's assignment for a client, unless a newer version of
+    the order was applied. The handler of casework's order events (OrderPlaced,
+    and ExecutionEnded from provider) calls this once those events exist."""
+    return await repository.apply_provider_assignment(
+        session,
+        {
+            "order_id": order_id,
+            "person_id": person_id,
+            "provider_id": provider_id,
+            "unit": unit,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+            "ended_at": ended_at,
+            "version": version,
+        },
+    )
+
+
+async def on_caseworker_assigned(
+    session: AsyncSession, event: CaseworkerAssigned, envelope: Envelope
+) -> None:
+    """The record's caseworker may now write to the person; an earlier one of the
+    same record no longer may (through this record)."""
+    row = {
+        "record_id": event.record_id,
+        "role": AssignmentRole.CASEWORKER,
+        "person_id": event.person_id,
+        "caseworker_id": event.caseworker_id,
+        "caseworker_name": event.caseworker_name,
+        "unit": event.unit,
+        "assigned_at": event.assigned_at,
+    }
+    if await repository.apply_assignment(session, row):
+        await audit.record(
+            session,
+            audit.from_event(envelope, "update", "caseworker_assignment", event.record_id, event.citizen_pnr),
+        )
+
+
+def _approval_row(
+    event: RelatedPersonApproved | RelatedPersonApprovalChanged | RelatedPersonApprovalRevoked,
+    changed_at: datetime,
+) -> dict[str, object]:
+    return {
+        "approval_id": event.approval_id,
+        "person_id": event.person_id,
+        "citizen_pnr": str(event.citizen_pnr),
+        "citizen_name": event.citizen_name,
+        "related_pnr": str(event.related_pnr),
+        "related_name": event.related_name,
+        "valid_from": event.valid_from,
+        "valid_to": event.valid_to,
+        "changed_at": changed_at,
+        "version": event.version,
+    }
+
+
+async def _audit_approval(
+    session: AsyncSession,
+    envelope: Envelope,
+    event: RelatedPersonApproved | RelatedPersonApprovalChanged | RelatedPersonApprovalRevoked,
+) -> None:
+    await audit.record(
+        session, audit.from_event(envelope, "update", "representation", event.approval_id, event.citizen_pnr)
+    )
+
+
+async def on_approved(
+    session: AsyncSession, event: RelatedPersonApproved | RelatedPersonApprovalChanged, envelope: Envelope
+) -> None:
+    """Record or update an approval, unless a newer version was applied or it was revoked."""
+    changed_at = event.approved_at if isinstance(event, RelatedPersonApproved) else event.changed_at
+    if await repository.apply_approval(session, _approval_row(event, changed_at)):
+        await _audit_approval(session, envelope, event)
+
+
+async def on_revoked(session: AsyncSession, event: RelatedPersonApprovalRevoked, envelope: Envelope) -> None:
+    """Mark an approval revoked for good: the related person's next request is refused."""
+    row = {**_approval_row(event, event.revoked_at), "revoked_at": event.revoked_at}
+    if await repository.apply_revocation(session, row):
+        await _audit_approval(session, envelope, event)
