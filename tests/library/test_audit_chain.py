@@ -90,6 +90,23 @@ async def test_the_runtime_role_may_only_insert_and_read_audit_rows(stack: Stack
                     await connection.execute(sql)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await connection.execute("CREATE TABLE sneaky (id int)")
+        # Neither a seal of its own nor an audit row with a made-up transaction or time,
+        # which could stall the sealer or slip a row in under the sealed part.
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await connection.execute(
+                "INSERT INTO audit_seal (seq, audit_id, tx, hash) VALUES (999999, 1, '99999999', '\\x00')"
+            )
+        for column, value in (("tx", "'99999999'"), ("at", "now() - interval '1 year'")):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await connection.execute(
+                    f"INSERT INTO audit_log (actor, actor_role, action, object_type, outcome, {column})"
+                    f" VALUES ('test', 'test', 'read', 'probe', 'allowed', {value})"
+                )
+        # The sealing function checks what it is given: no skipped seq, no unknown row.
+        head = await connection.fetchval("SELECT coalesce(max(seq), 0) FROM audit_seal")
+        for seq, audit_id in ((head + 5, 1), (head + 1, -1)):
+            with pytest.raises(asyncpg.RaiseError, match="audit_seal"):
+                await connection.execute("SELECT audit_seal_append($1, $2, $3)", seq, audit_id, bytes(32))
         undone = connection.transaction()  # what it may do, undone at the end
         await undone.start()
         await connection.execute(

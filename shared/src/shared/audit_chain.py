@@ -96,15 +96,10 @@ async def seal_pending(connection: AsyncConnection, batch: int = 2000) -> int:
     for row in rows:
         seq += 1
         previous = link(previous, row)
-        seals.append({"seq": seq, "audit_id": row.id, "tx": row.tx, "hash": previous})
+        seals.append({"seq": seq, "audit_id": row.id, "hash": previous})
     if seals:
-        await connection.execute(
-            text(
-                "INSERT INTO audit_seal (seq, audit_id, tx, hash) "
-                "VALUES (:seq, :audit_id, CAST(:tx AS xid8), :hash)"
-            ),
-            seals,
-        )
+        # Through the owner's function: it checks order, row and settlement itself.
+        await connection.execute(text("SELECT audit_seal_append(:seq, :audit_id, :hash)"), seals)
     return len(seals)
 
 
