@@ -1,4 +1,7 @@
-import messaging.attachments.models  # noqa: F401  (its tables, for Alembic)
+import messaging.attachments.models
+import messaging.contacts.models
+import messaging.journal.models
+import messaging.settings.models  # noqa: F401  (its tables, for Alembic)
 from messaging.config import Settings
 from messaging.models import Base
 from shared.alembic_env import run_migrations

@@ -6,6 +6,7 @@ from casework.config import Settings
 from casework.consumers import subscribe
 from casework.e_applications.endpoints import router as e_applications_router
 from casework.intake_records.endpoints import router as intake_records_router
+from casework.journal.endpoints import router as journal_router
 from casework.persons.endpoints import router as persons_router
 from casework.relations.endpoints import router as relations_router
 from casework.staff.endpoints import router as staff_router
@@ -25,6 +26,7 @@ app = create_service_app(
             persons_router,
             relations_router,
             staff_router,
+            journal_router,
         ],
         publishes=[
             events.ApplicationLinked,
@@ -33,6 +35,7 @@ app = create_service_app(
             events.RelatedPersonApproved,
             events.RelatedPersonApprovalChanged,
             events.RelatedPersonApprovalRevoked,
+            events.MessageJournaled,
         ],
         subscribe=subscribe,
     )

@@ -1,8 +1,10 @@
-"""Casework's subscriptions: e-applications and citizens' contact details from intake."""
+"""Casework's subscriptions: e-applications and citizens' contact details from intake;
+messages to journal from messaging."""
 
 from casework.e_applications import service as e_applications
+from casework.journal import service as journal
 from casework.persons import service as persons
-from shared.contracts import intake
+from shared.contracts import intake, messaging
 from shared.inbox import InboxConsumer
 
 
@@ -12,4 +14,7 @@ def subscribe(consumer: InboxConsumer) -> None:
     )
     consumer.subscribe(
         intake.CITIZENS_TOPIC, {intake.ContactDetailsChanged: persons.on_contact_details_changed}
+    )
+    consumer.subscribe(
+        messaging.MESSAGES_TOPIC, {messaging.MessageJournalRequested: journal.on_journal_requested}
     )

@@ -19,6 +19,8 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
+    Uuid,
     func,
     text,
 )
@@ -271,3 +273,37 @@ class Approval(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Carried in the approval's events; incremented under the approval's row lock.
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class JournalEntry(Base):
+    """A journal entry of an intake record (CW-11): a message journaled from
+    messaging, attributed to its real author (a related person included, CW-12).
+    Its attachments are filed as documents of the record (`document_ids`).
+    Owned by the `journal` module; one entry per message and record."""
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (UniqueConstraint("record_id", "message_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("intake_records.id"), index=True)  # Knyt till
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"))
+    message_id: Mapped[uuid.UUID] = mapped_column()  # messaging's
+    request_id: Mapped[uuid.UUID] = mapped_column()  # the journal request that made it
+    entry_type: Mapped[str] = mapped_column(String(40))  # Typ
+    sender: Mapped[str] = mapped_column(String(40))  # Avsändare
+    sender_designation: Mapped[str | None] = mapped_column(String(200))  # Benämning avsändare
+    title: Mapped[str] = mapped_column(String(200))  # Rubrik
+    entry_date: Mapped[date] = mapped_column(Date)  # Datum
+    subject: Mapped[str] = mapped_column(String(200))  # the message's Ämne
+    text: Mapped[str] = mapped_column(Text)  # the message, as plain text
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    author_sub: Mapped[str] = mapped_column(String(200))
+    author_name: Mapped[str] = mapped_column(String(200))
+    author_role: Mapped[str] = mapped_column(String(32))  # citizen, related_person, caseworker, ...
+    author_pnr: Mapped[str | None] = mapped_column(String(12))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(200))  # the citizen, for a related person
+    approval_id: Mapped[uuid.UUID | None] = mapped_column()
+    registered_by_sub: Mapped[str] = mapped_column(String(200))
+    registered_by_name: Mapped[str] = mapped_column(String(200))
+    document_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

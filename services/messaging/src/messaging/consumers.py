@@ -1,9 +1,10 @@
 """Messaging's subscriptions to casework: who has the message function on, who
-handles whom, and who may act for whom.
+handles whom, and who may act for whom; and which messages casework journaled.
 
 Provider-unit assignments (rights.record_provider_assignment) will be fed from
 `casework.orders.v1` once orders exist; no subscription to it yet."""
 
+from messaging.journal import service as journal
 from messaging.mailboxes import service as mailboxes
 from messaging.rights import service as rights
 from shared.contracts import casework as cw
@@ -22,3 +23,4 @@ def subscribe(consumer: InboxConsumer) -> None:
         },
     )
     consumer.subscribe(cw.CASES_TOPIC, {cw.CaseworkerAssigned: rights.on_caseworker_assigned})
+    consumer.subscribe(cw.JOURNAL_TOPIC, {cw.MessageJournaled: journal.on_message_journaled})

@@ -3,7 +3,8 @@
 Topics, each keyed by its aggregate's id (never personal data):
 `casework.applications.v1` (key: the e-application id), `casework.cases.v1`
 (key: the intake record id), `casework.persons.v1` (key: the person id, so one
-person's e-service and approval events stay in order).
+person's e-service and approval events stay in order), `casework.journal.v1`
+(key: the journaled message's id).
 
 State events carry a `version`: a counter the producer increments under the
 aggregate's row lock. Consumers apply an event only when its version is newer
@@ -27,6 +28,7 @@ from shared.personnummer import Personnummer
 APPLICATIONS_TOPIC = "casework.applications.v1"
 CASES_TOPIC = "casework.cases.v1"
 PERSONS_TOPIC = "casework.persons.v1"
+JOURNAL_TOPIC = "casework.journal.v1"
 
 RecordType = Literal["Ansökan SoL", "Begäran LSS", "Förenklad handläggning"]
 AlertRecipients = Literal["citizen", "related", "both"]
@@ -144,3 +146,21 @@ class RelatedPersonApprovalRevoked(_Approval):
     key_field = "person_id"
 
     revoked_at: datetime
+
+
+class MessageJournaled(Event):
+    """Casework journaled a message (MessageJournalRequested): the journal entry is
+    written on the intake record and the attachments are filed as its documents.
+    Messaging marks the message journaled (the retention rule counts from then).
+    Ids only. Keyed by the message, as the request was."""
+
+    ce_type = "se.omsorg.casework.journal.message-journaled.v1"
+    topic = JOURNAL_TOPIC
+    key_field = "message_id"
+
+    request_id: uuid.UUID  # the journal request answered (an earlier one, if the entry existed)
+    message_id: uuid.UUID
+    record_id: uuid.UUID
+    journal_entry_id: uuid.UUID
+    document_ids: list[uuid.UUID] = Field(default_factory=list, max_length=5)
+    journaled_at: datetime

@@ -121,6 +121,20 @@ async def delete_of_messages(session: AsyncSession, message_ids: Sequence[uuid.U
     return len(content_ids)
 
 
+async def delete_of_message(
+    session: AsyncSession, message_id: uuid.UUID, attachment_ids: Sequence[uuid.UUID]
+) -> int:
+    gone = await session.scalars(
+        delete(Attachment)
+        .where(Attachment.message_id == message_id, Attachment.id.in_(attachment_ids))
+        .returning(Attachment.content_id)
+        .execution_options(synchronize_session=False)
+    )
+    content_ids = list(gone)
+    await delete_orphaned_contents(session, set(content_ids))
+    return len(content_ids)
+
+
 async def delete_orphaned_contents(session: AsyncSession, content_ids: set[uuid.UUID]) -> None:
     """Delete those of `content_ids` no attachment refers to any more (their chunks cascade)."""
     if not content_ids:

@@ -252,6 +252,18 @@ async def delete_of_messages(session: AsyncSession, message_ids: Sequence[uuid.U
     return await repository.delete_of_messages(session, message_ids)
 
 
+async def remove_from_message(
+    session: AsyncSession, message_id: uuid.UUID, attachment_ids: Sequence[uuid.UUID]
+) -> int:
+    """Delete these attachments of a message (a draft being edited), and every
+    content no other message shares; how many. The messages module checks that
+    the message is the user's draft."""
+    if not attachment_ids:
+        return 0
+    await repository.lock_message(session, message_id)
+    return await repository.delete_of_message(session, message_id, attachment_ids)
+
+
 def content_disposition(filename: str) -> str:
     """`attachment` with an ASCII fallback name and the exact name in RFC 5987 form."""
     fallback = "".join(

@@ -12,6 +12,7 @@ from messaging.messages.schemas import (
     CitizenMailboxOut,
     CitizenMessageForm,
     CitizenReplyForm,
+    DraftForm,
     ForwardForm,
     MailboxOut,
     MessageForm,
@@ -23,6 +24,7 @@ from messaging.models import Folder
 from messaging.people import Staff
 from shared.auth import Citizen
 from shared.db import Session
+from shared.pdf import PdfResponse
 from shared.problems import Conflict, InvalidInput, NotAllowed, NotAuthenticated, NotFound, problem_responses
 
 router = APIRouter(tags=["messages"])
@@ -184,3 +186,34 @@ async def citizen_attachment(
     return await service.citizen_attachment(
         session, request.app.state.sessionmaker, user, acting_for, message_id, attachment_id
     )
+
+
+# ---- editing a draft, printing ---------------------------------------------
+
+PDF = {200: {"content": {"application/pdf": {}}}, **READ}
+PDF_HEADERS = {"content-disposition": 'inline; filename="meddelande.pdf"', "cache-control": "no-store"}
+
+
+@router.put("/messages/{message_id}", responses=WRITE)
+async def edit_draft(message_id: uuid.UUID, form: DraftForm, user: Staff, session: Session) -> MessageOut:
+    """Save one's own draft (Utkast) again: Till, Till klient, Ämne, the text, Läskvitto,
+    Bilagor (the ids it is to have). A sent message cannot be edited (409)."""
+    return await service.edit_draft(session, user, message_id, form)
+
+
+@router.get("/messages/{message_id}/pdf", response_class=Response, responses=PDF)
+async def message_pdf(
+    message_id: uuid.UUID, user: Staff, session: Session, mailbox_id: InMailbox = None
+) -> Response:
+    """The message as a printable PDF: Från, Till, Till klient, Ämne, Datum, the text, Bilagor."""
+    document = await service.document(session, user, message_id, mailbox_id)
+    return PdfResponse(document, headers=PDF_HEADERS)
+
+
+@citizen_router.get("/e-service/messages/{message_id}/pdf", response_class=Response, responses=PDF)
+async def citizen_message_pdf(
+    message_id: uuid.UUID, user: Citizen, session: Session, acting_for: ActingFor = None
+) -> Response:
+    """A message in the e-service mailbox as a printable PDF."""
+    document = await service.citizen_document(session, user, acting_for, message_id)
+    return PdfResponse(document, headers=PDF_HEADERS)

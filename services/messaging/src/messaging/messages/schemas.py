@@ -43,6 +43,26 @@ class MessageForm(BaseModel):
         return self
 
 
+class DraftForm(BaseModel):
+    """A draft (Utkast) as its author saves it again (PUT replaces what it says and to
+    whom, and its attachments: the ids it is to have, new uploads among them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: Recipients = Field(default_factory=list)
+    to_client: uuid.UUID | None = None
+    subject: Subject
+    body: Body = ""
+    read_receipt: bool = False
+    attachment_ids: AttachmentIds = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _someone(self) -> DraftForm:
+        if not self.to and self.to_client is None:
+            raise ValueError("a message needs a recipient: to (Till) or to_client (Till klient)")
+        return self
+
+
 class ReplyForm(BaseModel):
     """A reply (or reply-all) to a message; the subject defaults to "Sv: <Ämne>"."""
 

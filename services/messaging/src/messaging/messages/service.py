@@ -26,13 +26,15 @@ from messaging.attachments import service as attachments
 from messaging.config import SOURCE, TIME_ZONE
 from messaging.mailboxes import service as mailboxes
 from messaging.mailboxes.service import CitizenSide
-from messaging.messages import repository
+from messaging.messages import absence, repository
+from messaging.messages.document import message_document
 from messaging.messages.schemas import (
     AuthorOut,
     CaseworkerOut,
     CitizenMailboxOut,
     CitizenMessageForm,
     CitizenReplyForm,
+    DraftForm,
     ForwardForm,
     MailboxOut,
     MailboxRef,
@@ -61,6 +63,7 @@ from shared import audit
 from shared.auth import User
 from shared.contracts.messaging import MessageDeliveredToEService
 from shared.outbox import add_event
+from shared.pdf import PdfDocument
 from shared.problems import Conflict, InvalidInput, NotAllowed, NotFound
 
 # Rich text as a municipality's mail client writes it; no images (a remote image
@@ -350,6 +353,7 @@ async def _deliver(
         for box_id in inboxes
     ]
     await repository.add(session, *copies)
+    await absence.on_delivered(session, message, from_box, inboxes.values(), now)  # MS-7
     if client is not None and client.person_id is not None:
         await add_event(
             session,
@@ -766,3 +770,80 @@ async def citizen_attachment(
 ) -> StreamingResponse:
     reader = await _citizen(session, user, acting_for, "read")
     return await _attachment(session, sessionmaker, reader, message_id, attachment_id, None)
+
+
+# ---- editing a draft, printing ---------------------------------------------
+
+
+async def edit_draft(session: AsyncSession, user: User, message_id: uuid.UUID, form: DraftForm) -> MessageOut:
+    """Save the author's own draft again: what it says, to whom, with which
+    attachments; under the same rules as a new message. A sent message stays as sent."""
+    reader = await _staff(session, user)
+    message, item = await _open(session, reader, message_id, None, "update")
+    locked = await repository.get_locked_message(session, message.id)
+    assert locked is not None  # opened above; messages are never deleted by a request
+    if item.folder != Folder.DRAFTS or locked.status != MessageStatus.DRAFT:
+        raise Conflict("A sent message cannot be edited.")
+    if locked.author_sub != user.sub:
+        raise await audit.refuse(
+            session,
+            reader.entry("update", locked.id, locked.person_pnr),
+            NotAllowed("Only its author may edit a draft."),
+        )
+    to_boxes = await mailboxes.staff_recipients(session, form.to)
+    client, person = (None, None)
+    if form.to_client is not None:
+        client, person = await _client(session, user, form.to_client, "update")
+    before_pnr = locked.person_pnr
+    locked.person_id = person.person_id if person else None
+    locked.person_pnr = person.pnr if person else None
+    locked.person_name = person.name if person else None
+    locked.subject = form.subject
+    locked.body = sanitize(form.body)
+    locked.read_receipt = form.read_receipt
+    for old in await repository.recipients(session, locked.id):
+        await session.delete(old)
+    await session.flush()
+    recipients = [
+        MessageRecipient(message_id=locked.id, mailbox_id=b.id, role=RecipientRole.TO) for b in to_boxes
+    ]
+    if client is not None:
+        recipients.append(
+            MessageRecipient(message_id=locked.id, mailbox_id=client.id, role=RecipientRole.CLIENT)
+        )
+    await repository.add(session, *recipients)
+    wanted = list(dict.fromkeys(form.attachment_ids))
+    present = [a.id for a in await attachments.of_message(session, locked.id)]
+    await attachments.remove_from_message(session, locked.id, [i for i in present if i not in wanted])
+    await attachments.claim(
+        session, user.sub, [i for i in wanted if i not in present], locked.id, actor_role=reader.role
+    )
+    item.created_at = datetime.now(UTC)  # the draft's "saved at" in Utkast
+    pnrs = dict.fromkeys([before_pnr, locked.person_pnr])
+    await audit.record(session, *(reader.entry("update", locked.id, pnr) for pnr in pnrs))
+    return await _out(session, locked, item)
+
+
+async def _document(
+    session: AsyncSession, reader: Reader, message_id: uuid.UUID, mailbox_id: uuid.UUID | None
+) -> PdfDocument:
+    """A message the reader may read, as a printable document (not marked read); audited."""
+    message, item = await _open(session, reader, message_id, mailbox_id, "print")
+    await audit.record(session, reader.entry("print", message.id, message.person_pnr))
+    client = pnr_label(message.person_name or "", message.person_pnr) if message.person_pnr else None
+    printed_by = reader.user.name or reader.user.sub
+    return message_document(await _out(session, message, item), client, datetime.now(UTC), printed_by)
+
+
+async def document(
+    session: AsyncSession, user: User, message_id: uuid.UUID, mailbox_id: uuid.UUID | None
+) -> PdfDocument:
+    """A message the staff member may read, as a printable PDF (MS-5)."""
+    return await _document(session, await _staff(session, user), message_id, mailbox_id)
+
+
+async def citizen_document(
+    session: AsyncSession, user: User, acting_for: uuid.UUID | None, message_id: uuid.UUID
+) -> PdfDocument:
+    """A message in the e-service mailbox, as a printable PDF."""
+    return await _document(session, await _citizen(session, user, acting_for, "print"), message_id, None)
