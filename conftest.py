@@ -172,6 +172,29 @@ def _all_ready() -> bool:
         return False
 
 
+_MIGRATED: list[bool] = []  # deploy/omsorg.sh migrate has run in this test session
+
+
+def service_database_url(infra: Infrastructure, service: str) -> str:
+    """A service's own database at its newest migration, reached as the runtime role
+    the service itself uses, for the DB-backed service tests (services/*/tests).
+    Every service is migrated once per test session, not once per service."""
+    env = {**os.environ, **infra.env}
+    if not _MIGRATED:
+        done = subprocess.run(
+            [str(OMSORG_SH), "migrate"], env=env, capture_output=True, text=True, timeout=300
+        )
+        if done.returncode != 0:
+            pytest.fail(f"migrating the service databases failed:\n{done.stderr[-2000:]}", pytrace=False)
+        _MIGRATED.append(True)
+    pattern = env.get("OMSORG_DATABASE_URL_PATTERN")
+    return (
+        pattern.replace("{name}", service)
+        if pattern
+        else f"postgresql+asyncpg://{service}@127.0.0.1:55432/{service}"
+    )
+
+
 @pytest.fixture(scope="session")
 def stack(infrastructure: Infrastructure) -> Iterator[Stack]:
     started = False

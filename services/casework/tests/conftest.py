@@ -8,12 +8,9 @@ test (the root conftest's `infrastructure`), it never skips it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -29,8 +26,6 @@ from shared.events import Envelope, Event
 if TYPE_CHECKING:
     # The root conftest is loaded after this one: import from it only inside fixtures.
     from conftest import Infrastructure
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def _new_personnummer() -> str:
@@ -49,13 +44,9 @@ _EVENTS = text("SELECT headers->>'ce_type' FROM outbox WHERE key = :key ORDER BY
 @pytest.fixture(scope="session")
 def casework_database_url(infrastructure: Infrastructure) -> str:
     """Casework's own database, migrated to head as deploy/omsorg.sh configures it."""
-    env = {**os.environ, **infrastructure.env}
-    done = subprocess.run(
-        [str(ROOT / "deploy/omsorg.sh"), "migrate"], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    pattern = env.get("OMSORG_DATABASE_URL_PATTERN") or DEFAULT_URL_PATTERN
-    return pattern.replace("{name}", "casework")
+    from conftest import service_database_url
+
+    return service_database_url(infrastructure, "casework")
 
 
 @pytest.fixture(scope="session")

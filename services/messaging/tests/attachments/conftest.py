@@ -6,11 +6,8 @@ tests, it never skips them."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -26,22 +23,14 @@ if TYPE_CHECKING:
     # The root conftest is loaded after this one: import from it only inside fixtures.
     from conftest import Infrastructure
 
-ROOT = Path(__file__).resolve().parents[4]
-LOCAL_DATABASE = "postgresql+asyncpg://messaging@127.0.0.1:55432/messaging"
-
 
 @pytest.fixture(scope="session")
 def attachments_database_url(infrastructure: Infrastructure) -> str:
     """Messaging's database, migrated to head as deploy/omsorg.sh does, reached as the
     runtime role the service itself uses."""
-    env = {**os.environ, **infrastructure.env}
-    done = subprocess.run(
-        [str(ROOT / "deploy/omsorg.sh"), "migrate"], env=env, capture_output=True, text=True, timeout=300
-    )
-    if done.returncode != 0:
-        pytest.fail(f"migrating the service databases failed:\n{done.stderr[-2000:]}", pytrace=False)
-    pattern = env.get("OMSORG_DATABASE_URL_PATTERN")
-    return pattern.replace("{name}", "messaging") if pattern else LOCAL_DATABASE
+    from conftest import service_database_url
+
+    return service_database_url(infrastructure, "messaging")
 
 
 @pytest.fixture(scope="session")

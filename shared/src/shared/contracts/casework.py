@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
@@ -115,6 +115,29 @@ class _Approval(Event):
     # its version: nothing after it makes the approval valid again.
     version: Version = 0
 
+    # The field naming when this event's fact happened (approved, changed or revoked).
+    happened_field: ClassVar[str]
+
+    def happened_at(self) -> datetime:
+        moment: datetime = getattr(self, self.happened_field)
+        return moment
+
+    def projection_row(self) -> dict[str, object]:
+        """The approval's facts as the row a consumer's projection keeps (intake's
+        representations, messaging's rights): one mapping for every consumer."""
+        return {
+            "approval_id": self.approval_id,
+            "person_id": self.person_id,
+            "citizen_pnr": str(self.citizen_pnr),
+            "citizen_name": self.citizen_name,
+            "related_pnr": str(self.related_pnr),
+            "related_name": self.related_name,
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
+            "changed_at": self.happened_at(),
+            "version": self.version,
+        }
+
 
 class RelatedPersonApproved(_Approval):
     """A related person may act for the citizen in the e-service from valid_from to valid_to (CW-7)."""
@@ -122,6 +145,8 @@ class RelatedPersonApproved(_Approval):
     ce_type = "se.omsorg.casework.person.related-person-approved.v1"
     topic = PERSONS_TOPIC
     key_field = "person_id"
+
+    happened_field = "approved_at"
 
     approved_at: datetime
 
@@ -132,6 +157,8 @@ class RelatedPersonApprovalChanged(_Approval):
     ce_type = "se.omsorg.casework.person.related-person-approval-changed.v1"
     topic = PERSONS_TOPIC
     key_field = "person_id"
+
+    happened_field = "changed_at"
 
     changed_at: datetime
 
@@ -144,6 +171,8 @@ class RelatedPersonApprovalRevoked(_Approval):
     ce_type = "se.omsorg.casework.person.related-person-approval-revoked.v1"
     topic = PERSONS_TOPIC
     key_field = "person_id"
+
+    happened_field = "revoked_at"
 
     revoked_at: datetime
 

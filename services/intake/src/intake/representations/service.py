@@ -95,33 +95,13 @@ async def applications_of_represented(
     return await applications.list_for(session, user, representation.citizen_pnr, "related_person")
 
 
-def _row(
-    event: RelatedPersonApproved | RelatedPersonApprovalChanged | RelatedPersonApprovalRevoked,
-    changed_at: datetime,
-) -> dict[str, object]:
-    """The projection row an approval event carries: built once, for every event of the three."""
-    return {
-        "approval_id": event.approval_id,
-        "person_id": event.person_id,
-        "citizen_pnr": str(event.citizen_pnr),
-        "citizen_name": event.citizen_name,
-        "related_pnr": str(event.related_pnr),
-        "related_name": event.related_name,
-        "valid_from": event.valid_from,
-        "valid_to": event.valid_to,
-        "changed_at": changed_at,
-        "version": event.version,
-    }
-
-
 async def on_approved(
     session: AsyncSession, event: RelatedPersonApproved | RelatedPersonApprovalChanged, envelope: Envelope
 ) -> None:
     """Record or update an approval from casework, unless a newer version was applied
     already (a replayed or late event) or the approval was revoked: revocation is
     final, whatever the version or order of arrival."""
-    changed_at = event.approved_at if isinstance(event, RelatedPersonApproved) else event.changed_at
-    if await repository.apply_approval(session, _row(event, changed_at)):
+    if await repository.apply_approval(session, event.projection_row()):
         await _audit_projection(session, envelope, event)
 
 
@@ -139,7 +119,5 @@ async def on_revoked(session: AsyncSession, event: RelatedPersonApprovalRevoked,
     """Mark an approval revoked: the related person's next request is refused. A
     revocation that arrives before its approval (say, one replayed from a dead
     letter later) is recorded revoked, so the late approval cannot revive it."""
-    if await repository.apply_revocation(
-        session, {**_row(event, event.revoked_at), "revoked_at": event.revoked_at}
-    ):
+    if await repository.apply_revocation(session, {**event.projection_row(), "revoked_at": event.revoked_at}):
         await _audit_projection(session, envelope, event)

@@ -559,26 +559,17 @@ async def reply(
     to_ids = [i for i in dict.fromkeys(to_ids) if i != from_box.id]
     if not to_ids and client_person is None:
         raise InvalidInput("There is nobody to reply to.")
-    to_boxes = await mailboxes.staff_recipients(session, to_ids)
-    client, person = (None, None)
-    if client_person is not None:
-        client, person = await _client(session, user, client_person, "reply")
-    message, sent = await _store(
+    return await _respond(
         session,
+        user,
         reader,
-        Draft(
-            from_box=from_box,
-            to_boxes=to_boxes,
-            client=client,
-            concerns=Concerns.of(person) if person else Concerns.of_message(original),
-            subject=form.subject or _prefixed("Sv: ", original.subject),
-            body=_quoted(sanitize(form.body), original, "Svar på"),
-            read_receipt=form.read_receipt,
-            attachment_ids=form.attachment_ids,
-            reply_to_id=original.id,
-        ),
+        original,
+        from_box,
+        to_ids,
+        client_person,
+        form,
+        _Response("reply", "Sv: ", "Svar på", reply_to_id=original.id),
     )
-    return await _out(session, message, sent)
 
 
 async def forward(session: AsyncSession, user: User, message_id: uuid.UUID, form: ForwardForm) -> MessageOut:
@@ -587,10 +578,48 @@ async def forward(session: AsyncSession, user: User, message_id: uuid.UUID, form
     original, item = await _open(session, reader, message_id, None, "forward")
     await audit.record(session, reader.entry("forward", original.id, original.person_pnr))
     from_box = await _from(session, reader, form.from_mailbox_id or item.mailbox_id, "forward")
-    to_boxes = await mailboxes.staff_recipients(session, form.to)
+    return await _respond(
+        session,
+        user,
+        reader,
+        original,
+        from_box,
+        form.to,
+        form.to_client,
+        form,
+        _Response("forward", "Vb: ", "Vidarebefordrat meddelande från", forwarded_from_id=original.id),
+    )
+
+
+@dataclass(frozen=True)
+class _Response:
+    """How a reply and a forward differ: the audit action, the subject's prefix,
+    the quote's heading, and which link to the original is recorded."""
+
+    action: str
+    prefix: str
+    heading: str
+    reply_to_id: uuid.UUID | None = None
+    forwarded_from_id: uuid.UUID | None = None
+
+
+async def _respond(
+    session: AsyncSession,
+    user: User,
+    reader: Reader,
+    original: Message,
+    from_box: Mailbox,
+    to_ids: Sequence[uuid.UUID],
+    client_person: uuid.UUID | None,
+    form: ReplyForm | ForwardForm,
+    kind: _Response,
+) -> MessageOut:
+    """Store and deliver a reply or a forward: the original quoted under the
+    form's text, its subject prefixed unless the form names one."""
+    to_boxes = await mailboxes.staff_recipients(session, to_ids)
     client, person = (None, None)
-    if form.to_client is not None:
-        client, person = await _client(session, user, form.to_client, "forward")
+    if client_person is not None:
+        client, person = await _client(session, user, client_person, kind.action)
     message, sent = await _store(
         session,
         reader,
@@ -599,11 +628,12 @@ async def forward(session: AsyncSession, user: User, message_id: uuid.UUID, form
             to_boxes=to_boxes,
             client=client,
             concerns=Concerns.of(person) if person else Concerns.of_message(original),
-            subject=form.subject or _prefixed("Vb: ", original.subject),
-            body=_quoted(sanitize(form.body), original, "Vidarebefordrat meddelande från"),
+            subject=form.subject or _prefixed(kind.prefix, original.subject),
+            body=_quoted(sanitize(form.body), original, kind.heading),
             read_receipt=form.read_receipt,
             attachment_ids=form.attachment_ids,
-            forwarded_from_id=original.id,
+            reply_to_id=kind.reply_to_id,
+            forwarded_from_id=kind.forwarded_from_id,
         ),
     )
     return await _out(session, message, sent)

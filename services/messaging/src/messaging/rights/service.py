@@ -165,24 +165,6 @@ async def on_caseworker_assigned(
         )
 
 
-def _approval_row(
-    event: RelatedPersonApproved | RelatedPersonApprovalChanged | RelatedPersonApprovalRevoked,
-    changed_at: datetime,
-) -> dict[str, object]:
-    return {
-        "approval_id": event.approval_id,
-        "person_id": event.person_id,
-        "citizen_pnr": str(event.citizen_pnr),
-        "citizen_name": event.citizen_name,
-        "related_pnr": str(event.related_pnr),
-        "related_name": event.related_name,
-        "valid_from": event.valid_from,
-        "valid_to": event.valid_to,
-        "changed_at": changed_at,
-        "version": event.version,
-    }
-
-
 async def _audit_approval(
     session: AsyncSession,
     envelope: Envelope,
@@ -197,13 +179,12 @@ async def on_approved(
     session: AsyncSession, event: RelatedPersonApproved | RelatedPersonApprovalChanged, envelope: Envelope
 ) -> None:
     """Record or update an approval, unless a newer version was applied or it was revoked."""
-    changed_at = event.approved_at if isinstance(event, RelatedPersonApproved) else event.changed_at
-    if await repository.apply_approval(session, _approval_row(event, changed_at)):
+    if await repository.apply_approval(session, event.projection_row()):
         await _audit_approval(session, envelope, event)
 
 
 async def on_revoked(session: AsyncSession, event: RelatedPersonApprovalRevoked, envelope: Envelope) -> None:
     """Mark an approval revoked for good: the related person's next request is refused."""
-    row = {**_approval_row(event, event.revoked_at), "revoked_at": event.revoked_at}
+    row = {**event.projection_row(), "revoked_at": event.revoked_at}
     if await repository.apply_revocation(session, row):
         await _audit_approval(session, envelope, event)
