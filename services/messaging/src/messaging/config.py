@@ -1,5 +1,6 @@
 """Messaging settings (env prefix MESSAGING_) and the constants its modules share."""
 
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import model_validator
@@ -26,6 +27,17 @@ class Settings(ServiceSettings):
     attachment_max_bytes: int = 16 * 1024 * 1024
     # Unclaimed uploads (never attached to a message) older than this are deleted.
     attachment_unclaimed_hours: float = 24.0
+
+    # ---- Journaling and retention (messaging.journal; docs/messaging.md) ----
+    # Where casework reaches messaging: the base of the attachments' capability URLs.
+    public_url: str = "http://127.0.0.1:8103"
+    # The HMAC key that signs those URLs; generated in development and test when
+    # missing, required in production.
+    journal_fetch_key_file: Path = Path(".run/messaging/journal-fetch.key")
+    # How long a capability URL works: 14 days, longer than the topic keeps the request (7).
+    journal_fetch_ttl_hours: float = 14 * 24.0
+    # A journaled message is purged this many days after casework journaled it (MS-11).
+    retention_days_after_journal: float = 90.0
 
     @model_validator(mode="after")
     def _attachment_upload_route_limit(self) -> "Settings":

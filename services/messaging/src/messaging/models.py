@@ -198,8 +198,10 @@ class Message(Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)  # sanitised HTML (nh3)
     read_receipt: Mapped[bool] = mapped_column(Boolean, default=False)
-    reply_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"))
-    forwarded_from_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id"))
+    reply_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    forwarded_from_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -214,7 +216,9 @@ class MessageRecipient(Base):
 
     __tablename__ = "message_recipients"
 
-    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
     mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mailboxes.id"), primary_key=True)
     role: Mapped[RecipientRole] = mapped_column(String(16))
 
@@ -233,7 +237,7 @@ class MailboxItem(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mailboxes.id"), index=True)
-    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id"), index=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
     folder: Mapped[Folder] = mapped_column(String(16))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -289,6 +289,8 @@ async def test_while_away_messages_also_land_in_the_group_mailbox_and_not_outsid
         m for m in await messages.list_folder(session, colleague, box.id, Folder.INBOX) if m.id == during.id
     ]
     assert line.unread is True
+    # The group mailbox's line says whom it was forwarded for; the message's view too.
+    assert line.forwarded_for == "Borta Handläggare"
     [why] = [f for f in await service.forwarded_in(session, colleague, box.id) if f.message_id == during.id]
     assert why.forwarded_for == "Borta Handläggare"
     assert await service.forwarded_for(session, box.id, [during.id]) == {during.id: "Borta Handläggare"}

@@ -2,7 +2,7 @@
 
 A staff member journals a sent or received message into an intake record of the
 person it concerns. Checked here, synchronously, from the rights projection of
-CaseworkerAssigned (`rights.records`): the record is the message's person's, and
+CaseworkerAssigned (`rights.intake_record`): the record is the message's person's, and
 a unit of the user's holds it; and the user may read the message (messages'
 own rule: a copy in one of their mailboxes). Every refusal is audited and writes
 nothing. Provider staff may journal from the message view too, under the
@@ -45,7 +45,6 @@ from messaging.journal.settings import JournalConfig
 from messaging.messages import journaling as messages
 from messaging.models import AuthorRole, Message, MessageKind, MessageStatus
 from messaging.people import staff_role
-from messaging.rights import records
 from messaging.rights import service as rights
 from shared import audit
 from shared.auth import PROVIDER_ROLES, User
@@ -111,7 +110,7 @@ async def _check_target(session: AsyncSession, user: User, message: Message, rec
     """The record is the message's person's and a unit of the user's holds it; for
     provider staff also a running assignment for the person. Refusals audited."""
     refused = _entry(user, "journal", message)
-    record = await records.record(session, record_id)
+    record = await rights.intake_record(session, record_id)
     if record is None:
         raise NotFound("There is no such intake record (messaging has not heard of it).")
     if record.person_id != message.person_id:

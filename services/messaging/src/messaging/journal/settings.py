@@ -1,14 +1,8 @@
-"""The journal module's settings (env prefix MESSAGING_), apart from
-messaging.config.Settings so they can be read where the module needs them.
-
-- MESSAGING_PUBLIC_URL: where casework reaches messaging (the capability URLs).
-- MESSAGING_JOURNAL_FETCH_KEY_FILE: the HMAC key that signs them; generated in
-  development and test when missing, required in production.
-- MESSAGING_JOURNAL_FETCH_TTL_HOURS: how long a capability URL works (14 days:
-  longer than the topic keeps the request, 7 days).
-- MESSAGING_RETENTION_DAYS_AFTER_JOURNAL: a journaled message is purged this
-  many days after casework journaled it (MS-11).
-"""
+"""What the journal module works with, made once per process from messaging's
+settings (messaging.config.Settings: MESSAGING_PUBLIC_URL,
+MESSAGING_JOURNAL_FETCH_KEY_FILE, MESSAGING_JOURNAL_FETCH_TTL_HOURS,
+MESSAGING_RETENTION_DAYS_AFTER_JOURNAL): the signing key loaded (or, in
+development, created) and the durations as timedeltas."""
 
 from __future__ import annotations
 
@@ -20,21 +14,9 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from shared.settings import resolve_environment
+from messaging.config import Settings
 
 KEY_BYTES = 32
-
-
-class JournalSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MESSAGING_", extra="ignore", hide_input_in_errors=True)
-
-    environment: str | None = None  # resolved with OMSORG_ENVIRONMENT, as every setting is
-    public_url: str = "http://127.0.0.1:8103"
-    journal_fetch_key_file: Path = Path(".run/messaging/journal-fetch.key")
-    journal_fetch_ttl_hours: float = 14 * 24.0
-    retention_days_after_journal: float = 90.0
 
 
 @dataclass(frozen=True)
@@ -75,11 +57,10 @@ def load_or_create_key(path: Path, environment: str) -> bytes:
 @lru_cache(maxsize=1)
 def config() -> JournalConfig:
     """From the environment, once per process."""
-    settings = JournalSettings()
-    environment = resolve_environment(settings.environment, "MESSAGING_ENVIRONMENT")
+    settings = Settings()
     return JournalConfig(
         public_url=settings.public_url.rstrip("/"),
-        fetch_key=load_or_create_key(settings.journal_fetch_key_file, environment),
+        fetch_key=load_or_create_key(settings.journal_fetch_key_file, settings.environment),
         fetch_ttl=timedelta(hours=settings.journal_fetch_ttl_hours),
         retention=timedelta(days=settings.retention_days_after_journal),
     )

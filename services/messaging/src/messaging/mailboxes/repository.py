@@ -141,3 +141,7 @@ async def search_groups(session: AsyncSession, name: str, limit: int = 20) -> li
         .limit(limit)
     )
     return list(await session.scalars(query))
+
+
+async def staff_member(session: AsyncSession, sub: str) -> StaffMember | None:
+    return await session.get(StaffMember, sub)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from messaging.mailboxes import repository
 from messaging.mailboxes.schemas import RecipientOut, RecipientSearch
-from messaging.models import AuthorRole, EServicePerson, Mailbox, MailboxKind
+from messaging.models import AuthorRole, EServicePerson, Mailbox, MailboxKind, StaffMember
 from messaging.people import pnr_label, staff_role
 from messaging.rights import service as rights
 from shared import audit
@@ -241,3 +241,9 @@ async def on_e_service_settings_changed(
     await audit.record(
         session, audit.from_event(envelope, "update", "e_service_person", event.person_id, event.pnr)
     )
+
+
+async def staff_member(session: AsyncSession, sub: str) -> StaffMember | None:
+    """A colleague as their token last showed them (name, units: so which group
+    mailboxes), or None if they never used messaging."""
+    return await repository.staff_member(session, sub)

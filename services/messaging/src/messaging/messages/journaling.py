@@ -10,14 +10,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from typing import Any
 
-from sqlalchemy import Column, Table, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from messaging.attachments import service as attachments
+from messaging.messages import repository
 from messaging.messages.service import Reader, _open, _staff
-from messaging.models import Base, MailboxItem, Message, MessageRecipient
+from messaging.models import Message
 from shared.auth import User
 
 # Tags after which plain text starts a new line.
@@ -73,52 +72,17 @@ async def open_for_journal(session: AsyncSession, user: User, message_id: uuid.U
 
 
 async def get(session: AsyncSession, message_id: uuid.UUID) -> Message | None:
-    return await session.get(Message, message_id)
-
-
-def _referring() -> list[tuple[Table, Column[Any]]]:
-    """The columns of other tables that refer to a message (absence's auto-replies
-    and forwards, ...), found in the metadata so a module added later is covered."""
-    found = []
-    for table in Base.metadata.tables.values():
-        if table.name in {"messages", "mailbox_items", "message_recipients"}:
-            continue
-        for fk in table.foreign_keys:
-            if fk.column.table.name == "messages":
-                found.append((table, fk.parent))
-    return found
+    return await repository.get(session, message_id)
 
 
 async def purge(session: AsyncSession, message_ids: Sequence[uuid.UUID]) -> int:
-    """Delete these messages for good: every mailbox's copy, the recipients, the
-    attachments (and contents no other message shares), and what other modules
-    keep about them (rows that refer to one go; a nullable reference is cleared).
-    Replies, forwards and receipts that refer to them stay and lose the
+    """Delete these messages for good: their attachments (and contents no other
+    message shares) here, and through the foreign keys' ON DELETE rules every
+    mailbox's copy, the recipients and what other modules keep about them;
+    replies, forwards and receipts that refer to them stay and lose the
     reference. How many were deleted."""
     ids = list(dict.fromkeys(message_ids))
     if not ids:
         return 0
     await attachments.delete_of_messages(session, ids)
-    for reference in (Message.reply_to_id, Message.forwarded_from_id):
-        await session.execute(
-            update(Message)
-            .where(reference.in_(ids))
-            .values({reference.key: None})
-            .execution_options(synchronize_session=False)
-        )
-    for table, column in _referring():
-        if column.nullable:
-            await session.execute(update(table).where(column.in_(ids)).values({column.name: None}))
-        else:
-            await session.execute(delete(table).where(column.in_(ids)))
-    for model in (MailboxItem, MessageRecipient):
-        await session.execute(
-            delete(model).where(model.message_id.in_(ids)).execution_options(synchronize_session=False)
-        )
-    gone = await session.scalars(
-        delete(Message)
-        .where(Message.id.in_(ids))
-        .returning(Message.id)
-        .execution_options(synchronize_session=False)
-    )
-    return len(list(gone))
+    return await repository.delete_messages(session, ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from messaging.models import Folder, MailboxItem, Message, MessageRecipient
@@ -87,3 +87,15 @@ async def unread_counts(session: AsyncSession, mailbox_ids: Collection[uuid.UUID
         .group_by(MailboxItem.mailbox_id)
     )
     return {mailbox_id: count for mailbox_id, count in (await session.execute(query)).all()}
+
+
+async def delete_messages(session: AsyncSession, message_ids: Sequence[uuid.UUID]) -> int:
+    """Delete the messages; the foreign keys' ON DELETE rules take what refers to
+    them along (migration 0008). How many were deleted."""
+    gone = await session.scalars(
+        delete(Message)
+        .where(Message.id.in_(list(message_ids)))
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(list(gone))

@@ -163,6 +163,8 @@ class MessageSummary(BaseModel):
     at: datetime
     unread: bool
     client: str | None = None
+    # In a group mailbox: the absent member it was forwarded for (Vidarebefordran, MS-7).
+    forwarded_for: str | None = None
 
 
 class MessageOut(BaseModel):
@@ -187,3 +189,5 @@ class MessageOut(BaseModel):
     reply_to_id: uuid.UUID | None
     forwarded_from_id: uuid.UUID | None
     attachments: list[AttachmentOut]
+    # In a group mailbox: the absent member it was forwarded for (Vidarebefordran, MS-7).
+    forwarded_for: str | None = None

@@ -59,6 +59,7 @@ from messaging.models import (
 )
 from messaging.people import pnr_label, staff_role
 from messaging.rights import service as rights
+from messaging.settings import service as absence_settings
 from shared import audit
 from shared.auth import User
 from shared.contracts.messaging import MessageDeliveredToEService
@@ -208,6 +209,7 @@ async def _out(session: AsyncSession, message: Message, item: MailboxItem) -> Me
     to = sorted((ref(r.mailbox_id) for r in recipients if r.role == RecipientRole.TO), key=lambda r: r.label)
     client = next((ref(r.mailbox_id) for r in recipients if r.role == RecipientRole.CLIENT), None)
     origin = boxes[message.from_mailbox_id]
+    forwarded = await absence_settings.forwarded_for(session, item.mailbox_id, [message.id])
     return MessageOut(
         id=message.id,
         kind=message.kind,
@@ -228,6 +230,7 @@ async def _out(session: AsyncSession, message: Message, item: MailboxItem) -> Me
         reply_to_id=message.reply_to_id,
         forwarded_from_id=message.forwarded_from_id,
         attachments=await attachments.of_message(session, message.id),
+        forwarded_for=forwarded.get(message.id),
     )
 
 
@@ -237,6 +240,11 @@ async def _summaries(
     rows = await repository.folder(session, mailbox.id, folder)
     origins = {m.id: m for m in await mailboxes.many(session, {m.from_mailbox_id for _, m in rows})}
     labels = await mailboxes.labels(session, origins.values())
+    forwarded = (
+        await absence_settings.forwarded_for(session, mailbox.id, [m.id for _, m in rows])
+        if mailbox.kind == MailboxKind.GROUP
+        else {}
+    )
     await audit.record(session, *(reader.entry("list", m.id, m.person_pnr) for _, m in rows))
     return [
         MessageSummary(
@@ -250,6 +258,7 @@ async def _summaries(
             at=message.sent_at or message.created_at,
             unread=item.folder == Folder.INBOX and item.read_at is None,
             client=pnr_label(message.person_name or "", message.person_pnr) if message.person_pnr else None,
+            forwarded_for=forwarded.get(message.id),
         )
         for item, message in rows
     ]

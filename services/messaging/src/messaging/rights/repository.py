@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from messaging.models import CaseworkerAssignment, ProviderAssignment, Representation
+from messaging.models import AssignmentRole, CaseworkerAssignment, ProviderAssignment, Representation
 from shared import projection
 
 
@@ -38,6 +38,17 @@ async def assignments_of(session: AsyncSession, person_id: uuid.UUID) -> list[Ca
         .order_by(CaseworkerAssignment.assigned_at, CaseworkerAssignment.record_id)
     )
     return list(await session.scalars(query))
+
+
+async def an_assignment_of_record(session: AsyncSession, record_id: uuid.UUID) -> CaseworkerAssignment | None:
+    """One assignment of the intake record, the caseworker's before any co-caseworker's."""
+    query = (
+        select(CaseworkerAssignment)
+        .where(CaseworkerAssignment.record_id == record_id)
+        .order_by(CaseworkerAssignment.role != AssignmentRole.CASEWORKER)
+        .limit(1)
+    )
+    return await session.scalar(query)
 
 
 async def apply_provider_assignment(session: AsyncSession, row: Mapping[str, Any]) -> bool:

@@ -14,6 +14,7 @@ Every refusal is audited (shared.audit.refuse)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,22 @@ from shared.contracts.casework import (
 )
 from shared.events import Envelope
 from shared.problems import NotAllowed, NotFound
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """An intake record as messaging knows it (from CaseworkerAssigned): its person and its unit."""
+
+    record_id: uuid.UUID
+    person_id: uuid.UUID
+    unit: str
+
+
+async def intake_record(session: AsyncSession, record_id: uuid.UUID) -> RecordRef | None:
+    """The intake record, if a CaseworkerAssigned of it has arrived; None otherwise.
+    Journaling asks this before it lets a message be journaled into the record."""
+    row = await repository.an_assignment_of_record(session, record_id)
+    return None if row is None else RecordRef(row.record_id, row.person_id, row.unit)
 
 
 def _today() -> date:

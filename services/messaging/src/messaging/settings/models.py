@@ -60,7 +60,9 @@ class AutoReply(Base):
     __tablename__ = "auto_replies"
 
     absent_sub: Mapped[str] = mapped_column(String(200), primary_key=True)
-    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
     sender_mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mailboxes.id"), primary_key=True)
     # The reply's message id: claimed before the reply is stored (no foreign key).
     reply_id: Mapped[uuid.UUID] = mapped_column(unique=True)
@@ -73,7 +75,9 @@ class AbsenceForward(Base):
 
     __tablename__ = "absence_forwards"
 
-    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id"), primary_key=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
     mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mailboxes.id"), primary_key=True, index=True)
     absent_sub: Mapped[str] = mapped_column(String(200), primary_key=True)
     absent_mailbox_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("mailboxes.id"))

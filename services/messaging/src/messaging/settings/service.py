@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from messaging.config import TIME_ZONE
-from messaging.mailboxes import directory
 from messaging.mailboxes import service as mailboxes
 from messaging.models import Mailbox, MailboxKind
 from messaging.people import staff_role
@@ -188,7 +187,7 @@ async def _admin(session: AsyncSession, user: User, action: str, sub: str) -> st
 async def colleague_absence(session: AsyncSession, user: User, sub: str) -> AbsenceOut:
     """A colleague's absence, for an administrator with the permission."""
     role = await _admin(session, user, "read", sub)
-    if await directory.staff_member(session, sub) is None:
+    if await mailboxes.staff_member(session, sub) is None:
         raise NotFound("There is no such staff member in messaging's directory.")
     row = await repository.get(session, sub)
     await audit.record(session, _entry(user, role, "read", "staff_absence", sub))
@@ -200,7 +199,7 @@ async def set_colleague_absence(session: AsyncSession, user: User, sub: str, for
     message and forwarding for a colleague (to one of the colleague's group
     mailboxes). The act is audited with who did it for whom."""
     role = await _admin(session, user, "update", sub)
-    colleague = await directory.staff_member(session, sub)
+    colleague = await mailboxes.staff_member(session, sub)
     if colleague is None:
         raise NotFound("There is no such staff member in messaging's directory (they never used messaging).")
     reason = f"absence set for {sub} by {user.sub}"
