@@ -31,6 +31,8 @@ app = create_service_app(
         publishes=[
             events.ApplicationLinked,
             events.CaseworkerAssigned,
+            events.CoCaseworkerAdded,
+            events.CoCaseworkerRemoved,
             events.EServiceSettingsChanged,
             events.RelatedPersonApproved,
             events.RelatedPersonApprovalChanged,

@@ -219,6 +219,23 @@ class IntakeRecord(Base):
     status: Mapped[RecordStatus] = mapped_column(varchar_enum(RecordStatus, 40))
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Carried in CoCaseworkerAdded/Removed; incremented under the record's row lock
+    # on each addition and removal of a co-caseworker (docs/event-ordering.md).
+    co_caseworker_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CoCaseworker(Base):
+    """A co-caseworker (medhandläggare) of an intake record: a caseworker of the
+    record's unit beside its caseworker, who may also message the citizen (MS-3).
+    Removing one deletes the row (the audit log keeps who was one, and when)."""
+
+    __tablename__ = "co_caseworkers"
+
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("intake_records.id"), primary_key=True)
+    caseworker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    caseworker_name: Mapped[str] = mapped_column(String(200))
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Document(Base):

@@ -1,5 +1,6 @@
 """Messaging's subscriptions to casework: who has the message function on, who
-handles whom, and who may act for whom; and which messages casework journaled.
+handles whom (caseworkers and co-caseworkers), and who may act for whom; and
+which messages casework journaled.
 
 Provider-unit assignments (rights.record_provider_assignment) will be fed from
 `casework.orders.v1` once orders exist; no subscription to it yet."""
@@ -22,5 +23,12 @@ def subscribe(consumer: InboxConsumer) -> None:
             cw.RelatedPersonApprovalRevoked: rights.on_revoked,
         },
     )
-    consumer.subscribe(cw.CASES_TOPIC, {cw.CaseworkerAssigned: rights.on_caseworker_assigned})
+    consumer.subscribe(
+        cw.CASES_TOPIC,
+        {
+            cw.CaseworkerAssigned: rights.on_caseworker_assigned,
+            cw.CoCaseworkerAdded: rights.on_co_caseworker_added,
+            cw.CoCaseworkerRemoved: rights.on_co_caseworker_removed,
+        },
+    )
     consumer.subscribe(cw.JOURNAL_TOPIC, {cw.MessageJournaled: journal.on_message_journaled})

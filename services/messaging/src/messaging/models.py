@@ -19,11 +19,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -88,24 +90,46 @@ class EServicePerson(Base):
 
 class AssignmentRole(StrEnum):
     CASEWORKER = "caseworker"  # handläggare
-    CO_CASEWORKER = "co_caseworker"  # medhandläggare (no event carries it yet)
+    CO_CASEWORKER = "co_caseworker"  # medhandläggare
+
+
+# The rows of the caseworker role: one per record (a partial unique index).
+CASEWORKER_ROWS = "role = 'caseworker'"
 
 
 class CaseworkerAssignment(Base):
-    """Who handles a person's intake record (projection of CaseworkerAssigned):
-    the caseworker and co-caseworker may write to the person's e-service (MS-3)."""
+    """Who handles a person's intake record: its caseworker (projection of
+    CaseworkerAssigned, one row per record) and its co-caseworkers (of
+    CoCaseworkerAdded/Removed, one row per record and co-caseworker). They may
+    write to the person's e-service (MS-3) while the row is not removed."""
 
     __tablename__ = "caseworker_assignments"
+    __table_args__ = (
+        # One caseworker per record: a later CaseworkerAssigned replaces the row.
+        Index(
+            "uq_caseworker_assignments_caseworker_of_record",
+            "record_id",
+            unique=True,
+            postgresql_where=text(CASEWORKER_ROWS),
+        ),
+    )
 
     record_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     role: Mapped[AssignmentRole] = mapped_column(String(16), primary_key=True)
+    caseworker_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
     person_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    caseworker_id: Mapped[str] = mapped_column(String(200), index=True)
     caseworker_name: Mapped[str] = mapped_column(String(200))
     unit: Mapped[str] = mapped_column(String(100))
-    # Casework's clock; CaseworkerAssigned carries no version, one record's events
-    # share a key (the record id) and so arrive in order but for replays.
+    # Casework's clock (the caseworker's assigned_at, the co-caseworker's added_at).
+    # CaseworkerAssigned carries no version: one record's events share a key (the
+    # record id) and so arrive in order but for replays, which assigned_at orders.
     assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A co-caseworker's: the record's co-caseworker version last applied (0 for the
+    # caseworker's row). An event applies only when newer, so a replayed older
+    # addition never brings back a removed co-caseworker.
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set when the co-caseworker was removed: the row stays to hold the version.
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ProviderAssignment(Base):

@@ -70,6 +70,43 @@ class CaseworkerAssigned(Event):
     assigned_at: datetime
 
 
+class _CoCaseworker(Event):
+    topic = CASES_TOPIC
+    key_field = "record_id"
+
+    record_id: uuid.UUID
+    person_id: uuid.UUID
+    citizen_pnr: Personnummer
+    caseworker_id: str  # the co-caseworker's token sub
+    caseworker_name: str
+    unit: str  # the record's unit, of which the co-caseworker is a caseworker
+    # The record's co-caseworker version: 1 for the record's first addition, +1 on
+    # each addition and removal of any of its co-caseworkers, so all of one
+    # record's co-caseworker events are ordered. Apply one only when it is newer
+    # than the last applied for that record and caseworker: a replayed older
+    # addition never brings back a removed co-caseworker. Always set (these
+    # events never existed without it).
+    version: int = Field(ge=1)
+
+
+class CoCaseworkerAdded(_CoCaseworker):
+    """A caseworker of the record's unit became a co-caseworker (medhandläggare) of
+    an intake record: beside its caseworker, they may now message the citizen (MS-3)."""
+
+    ce_type = "se.omsorg.casework.record.co-caseworker-added.v1"
+
+    added_at: datetime
+
+
+class CoCaseworkerRemoved(_CoCaseworker):
+    """A co-caseworker was taken off an intake record: from now on they may no longer
+    message the citizen through it."""
+
+    ce_type = "se.omsorg.casework.record.co-caseworker-removed.v1"
+
+    removed_at: datetime
+
+
 class AlertAddress(BaseModel):
     """Where one related person is alerted (NT-2)."""
 

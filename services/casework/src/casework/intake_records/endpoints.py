@@ -1,11 +1,18 @@
-"""Intake records (aktualiseringar), their documentation, and linking e-applications."""
+"""Intake records (aktualiseringar), their documentation and co-caseworkers, and linking e-applications."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Path, Response, status
 
 from casework.intake_records import service
-from casework.intake_records.schemas import IntakeRecordOut, LinkApplication, LinkResult
+from casework.intake_records.schemas import (
+    CoCaseworkerAdd,
+    CoCaseworkerOut,
+    IntakeRecordOut,
+    LinkApplication,
+    LinkResult,
+)
 from shared.auth import Caseworker
 from shared.db import Session
 from shared.problems import (
@@ -51,6 +58,35 @@ async def person_intake_records(
 ) -> list[IntakeRecordOut]:
     """The person's intake records in your units."""
     return await service.records_of_person(session, user, person_id)
+
+
+@router.post(
+    "/intake-records/{record_id}/co-caseworkers",
+    status_code=status.HTTP_201_CREATED,
+    responses={**_ON_OBJECT, **problem_responses(InvalidInput, Conflict)},
+)
+async def add_co_caseworker(
+    record_id: uuid.UUID, form: CoCaseworkerAdd, user: Caseworker, session: Session
+) -> CoCaseworkerOut:
+    """Add a co-caseworker (medhandläggare), who may then also message the citizen."""
+    return await service.add_co_caseworker(session, user, record_id, form)
+
+
+@router.delete(
+    "/intake-records/{record_id}/co-caseworkers/{caseworker_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=_ON_OBJECT,
+)
+async def remove_co_caseworker(
+    record_id: uuid.UUID,
+    caseworker_id: Annotated[str, Path(min_length=1, max_length=200)],
+    user: Caseworker,
+    session: Session,
+) -> Response:
+    """Take a co-caseworker off the record; their right to message the citizen ends at once."""
+    await service.remove_co_caseworker(session, user, record_id, caseworker_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

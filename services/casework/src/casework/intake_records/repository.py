@@ -8,15 +8,22 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
-from casework.models import Document, IntakeRecord, RecordStatus
+from casework.models import CoCaseworker, Document, IntakeRecord, RecordStatus
+from shared import db
 
 
-def add(session: AsyncSession, *rows: IntakeRecord | Document) -> None:
+def add(session: AsyncSession, *rows: IntakeRecord | Document | CoCaseworker) -> None:
     session.add_all(rows)
 
 
 async def get(session: AsyncSession, record_id: uuid.UUID) -> IntakeRecord | None:
     return await session.get(IntakeRecord, record_id)
+
+
+async def get_locked(session: AsyncSession, record_id: uuid.UUID) -> IntakeRecord | None:
+    """The record, its row locked and read afresh: every co-caseworker change of
+    one record takes this lock, so their versions follow one another."""
+    return await db.get_locked(session, IntakeRecord, record_id)
 
 
 async def of_caseworker(
@@ -68,3 +75,25 @@ async def documents_of(session: AsyncSession, record_ids: list[uuid.UUID]) -> li
 
 async def document(session: AsyncSession, document_id: uuid.UUID) -> Document | None:
     return await session.get(Document, document_id)
+
+
+async def co_caseworkers_of(session: AsyncSession, record_ids: list[uuid.UUID]) -> list[CoCaseworker]:
+    query = (
+        select(CoCaseworker)
+        .where(CoCaseworker.record_id.in_(record_ids))
+        .order_by(CoCaseworker.added_at, CoCaseworker.caseworker_id)
+    )
+    return list(await session.scalars(query))
+
+
+async def co_caseworker(
+    session: AsyncSession, record_id: uuid.UUID, caseworker_id: str
+) -> CoCaseworker | None:
+    query = select(CoCaseworker).where(
+        CoCaseworker.record_id == record_id, CoCaseworker.caseworker_id == caseworker_id
+    )
+    return await session.scalar(query)
+
+
+async def delete(session: AsyncSession, row: CoCaseworker) -> None:
+    await session.delete(row)

@@ -11,6 +11,7 @@ from shared.contracts.casework import RecordType
 
 MAX_LSS_SERVICES = 10
 MAX_DOCUMENTS = 1000  # per intake record, in a response
+MAX_CO_CASEWORKERS = 20  # per intake record; casework refuses more
 
 
 class LinkApplication(BaseModel):
@@ -48,6 +49,25 @@ class DocumentOut(BaseModel):
     created_at: datetime
 
 
+class CoCaseworkerAdd(BaseModel):
+    """Add a co-caseworker (Lägg till medhandläggare)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    caseworker_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="A caseworker of the record's unit: see GET /caseworkers?unit="
+    )
+
+
+class CoCaseworkerOut(BaseModel):
+    """A co-caseworker (medhandläggare) of an intake record."""
+
+    caseworker_id: str
+    caseworker_name: str
+    added_by: str
+    added_at: datetime
+
+
 class IntakeRecordOut(BaseModel):
     """An intake record (aktualisering)."""
 
@@ -59,6 +79,7 @@ class IntakeRecordOut(BaseModel):
     lss_services: list[str] = Field(max_length=MAX_LSS_SERVICES)
     caseworker_id: str
     caseworker_name: str
+    co_caseworkers: list[CoCaseworkerOut] = Field(max_length=MAX_CO_CASEWORKERS, description="Medhandläggare")
     unit: str
     from_whom: FromWhom
     channel: Channel

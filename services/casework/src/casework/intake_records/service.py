@@ -1,7 +1,9 @@
 """Intake records (aktualiseringar, CW-2, CW-3): linking an e-application creates
 or finds the person, creates the record, files the application PDF under its
 documentation, and tells intake (ApplicationLinked) and everyone following the
-case (CaseworkerAssigned) in the same transaction.
+case (CaseworkerAssigned) in the same transaction. Caseworkers of the record's
+unit add and remove its co-caseworkers (medhandläggare), announced as
+CoCaseworkerAdded/Removed with the record's co-caseworker version.
 
 The PDF is rendered before any row is locked (the e-application, the staff row
 of `remember`), from an unlocked read, and in a worker thread; under the lock
@@ -18,15 +20,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casework.config import SOURCE, TIME_ZONE
 from casework.e_applications import service as inbox
 from casework.intake_records import repository
-from casework.intake_records.schemas import DocumentOut, IntakeRecordOut, LinkApplication, LinkResult
+from casework.intake_records.schemas import (
+    MAX_CO_CASEWORKERS,
+    CoCaseworkerAdd,
+    CoCaseworkerOut,
+    DocumentOut,
+    IntakeRecordOut,
+    LinkApplication,
+    LinkResult,
+)
 from casework.lss import LSS_SERVICES
-from casework.models import Document, IncomingApplication, IntakeRecord, Person, RecordStatus
+from casework.models import CoCaseworker, Document, IncomingApplication, IntakeRecord, Person, RecordStatus
 from casework.persons import access as person_access
 from casework.persons import service as persons
 from casework.staff import service as staff
 from shared import audit, pdf
 from shared.auth import User
-from shared.contracts.casework import ApplicationLinked, CaseworkerAssigned
+from shared.contracts.casework import (
+    ApplicationLinked,
+    CaseworkerAssigned,
+    CoCaseworkerAdded,
+    CoCaseworkerRemoved,
+)
 from shared.contracts.intake import ApplicationDocument
 from shared.outbox import add_event
 from shared.personnummer import Personnummer
@@ -186,8 +201,18 @@ async def link_application(
     )
 
 
+def _co_caseworker_out(row: CoCaseworker) -> CoCaseworkerOut:
+    return CoCaseworkerOut(
+        caseworker_id=row.caseworker_id,
+        caseworker_name=row.caseworker_name,
+        added_by=row.added_by,
+        added_at=row.added_at,
+    )
+
+
 async def _out(session: AsyncSession, records: list[tuple[IntakeRecord, Person]]) -> list[IntakeRecordOut]:
     documents = await repository.documents_of(session, [r.id for r, _ in records])
+    co_caseworkers = await repository.co_caseworkers_of(session, [r.id for r, _ in records])
     return [
         IntakeRecordOut(
             id=r.id,
@@ -198,6 +223,7 @@ async def _out(session: AsyncSession, records: list[tuple[IntakeRecord, Person]]
             lss_services=r.lss_services,
             caseworker_id=r.caseworker_id,
             caseworker_name=r.caseworker_name,
+            co_caseworkers=[_co_caseworker_out(c) for c in co_caseworkers if c.record_id == r.id],
             unit=r.unit,
             from_whom=r.from_whom,
             channel=r.channel,
@@ -239,8 +265,10 @@ async def _reach_record(
     action: str,
     object_type: str = "intake_record",
     object_id: uuid.UUID | None = None,
+    *,
+    for_update: bool = False,
 ) -> tuple[IntakeRecord, Person]:
-    record = await repository.get(session, record_id)
+    record = await (repository.get_locked if for_update else repository.get)(session, record_id)
     if record is None:
         raise NotFound("There is no such intake record.")
     person = await persons.by_id(session, record.person_id)
@@ -271,6 +299,80 @@ async def get_document(session: AsyncSession, user: User, document_id: uuid.UUID
         raise NotFound("There is no such document.")
     await _reach_record(session, user, document.record_id, "read", "document", document.id)
     return document
+
+
+async def add_co_caseworker(
+    session: AsyncSession, user: User, record_id: uuid.UUID, form: CoCaseworkerAdd
+) -> CoCaseworkerOut:
+    """Add a co-caseworker (medhandläggare) of the record's unit (CoCaseworkerAdded)."""
+    record, person = await _reach_record(session, user, record_id, "create", "co_caseworker", for_update=True)
+    colleague = await staff.caseworker_of_unit(session, form.caseworker_id, record.unit)
+    if colleague is None:
+        raise InvalidInput(
+            "The chosen co-caseworker (Medhandläggare) is not a caseworker of the record's unit.",
+            field="caseworker_id",
+        )
+    if colleague.id == record.caseworker_id:
+        raise Conflict("The chosen co-caseworker is the record's caseworker already.", field="caseworker_id")
+    if await repository.co_caseworker(session, record.id, colleague.id) is not None:
+        raise Conflict(
+            "The chosen caseworker is a co-caseworker of this record already.", field="caseworker_id"
+        )
+    if len(await repository.co_caseworkers_of(session, [record.id])) >= MAX_CO_CASEWORKERS:
+        raise Conflict(f"An intake record has at most {MAX_CO_CASEWORKERS} co-caseworkers.")
+    now = datetime.now(UTC)
+    row = CoCaseworker(
+        record_id=record.id,
+        caseworker_id=colleague.id,
+        caseworker_name=colleague.name,
+        added_by=user.sub,
+        added_at=now,
+    )
+    repository.add(session, row)
+    record.co_caseworker_version += 1  # under the record's row lock
+    await session.flush()
+    await add_event(
+        session,
+        CoCaseworkerAdded(
+            record_id=record.id,
+            person_id=person.id,
+            citizen_pnr=Personnummer(person.pnr),
+            caseworker_id=colleague.id,
+            caseworker_name=colleague.name,
+            unit=record.unit,
+            added_at=now,
+            version=record.co_caseworker_version,
+        ),
+        SOURCE,
+    )
+    return _co_caseworker_out(row)
+
+
+async def remove_co_caseworker(
+    session: AsyncSession, user: User, record_id: uuid.UUID, caseworker_id: str
+) -> None:
+    """Take a co-caseworker off the record; they may no longer message the citizen (CoCaseworkerRemoved)."""
+    record, person = await _reach_record(session, user, record_id, "delete", "co_caseworker", for_update=True)
+    row = await repository.co_caseworker(session, record.id, caseworker_id)
+    if row is None:
+        raise NotFound("That caseworker is not a co-caseworker of this record.")
+    await repository.delete(session, row)
+    record.co_caseworker_version += 1  # under the record's row lock
+    await session.flush()
+    await add_event(
+        session,
+        CoCaseworkerRemoved(
+            record_id=record.id,
+            person_id=person.id,
+            citizen_pnr=Personnummer(person.pnr),
+            caseworker_id=row.caseworker_id,
+            caseworker_name=row.caseworker_name,
+            unit=record.unit,
+            removed_at=datetime.now(UTC),
+            version=record.co_caseworker_version,
+        ),
+        SOURCE,
+    )
 
 
 # What other modules may ask about intake records (this module alone queries them).

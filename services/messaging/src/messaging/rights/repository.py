@@ -1,8 +1,9 @@
 """Queries of the projections that say who may write to a person: caseworker
-assignments, provider-unit assignments and related persons' approvals.
+and co-caseworker assignments, provider-unit assignments and related persons'
+approvals.
 
-Approvals are ordered by their version, never by timestamps from casework's
-clock, and a revocation is final (docs/event-ordering.md)."""
+Co-caseworkers and approvals are ordered by their version, never by timestamps
+from casework's clock; a revocation is final (docs/event-ordering.md)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,17 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
-from sqlalchemy.dialects.postgresql import Insert
+from sqlalchemy import ColumnElement, and_, or_, select, text
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from messaging.models import AssignmentRole, CaseworkerAssignment, ProviderAssignment, Representation
+from messaging.models import (
+    CASEWORKER_ROWS,
+    AssignmentRole,
+    CaseworkerAssignment,
+    ProviderAssignment,
+    Representation,
+)
 from shared import projection
 
 
@@ -25,17 +32,45 @@ def _not_older_assignment(stmt: Insert) -> ColumnElement[bool]:
 
 
 async def apply_assignment(session: AsyncSession, row: Mapping[str, Any]) -> bool:
-    """Record who handles the record in this role, unless a later assignment is there."""
+    """Record who is the record's caseworker, unless a later assignment is there.
+    One row per record (the partial unique index on the caseworker's role): a new
+    caseworker replaces the former one's row."""
+    stmt = insert(CaseworkerAssignment).values(**row)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["record_id"],
+        # A literal, as the index's predicate is: a bound parameter would not let a
+        # generic (prepared) plan infer the partial index.
+        index_where=text(CASEWORKER_ROWS),
+        set_={c: stmt.excluded[c] for c in row if c not in ("record_id", "role")},
+        where=_not_older_assignment(stmt),
+    )
+    written = await session.execute(stmt.returning(CaseworkerAssignment.record_id))
+    return written.first() is not None
+
+
+async def apply_co_caseworker(session: AsyncSession, row: Mapping[str, Any]) -> bool:
+    """Record a co-caseworker added (`removed_at` None) or removed, unless an event
+    with a newer version of the record's co-caseworkers was applied for them; True
+    if the row changed. A removal that overtakes its addition is kept as removed."""
     return await projection.upsert(
-        session, CaseworkerAssignment, row, key=["record_id", "role"], when=_not_older_assignment
+        session,
+        CaseworkerAssignment,
+        row,
+        key=["record_id", "role", "caseworker_id"],
+        when=projection.newer_version(CaseworkerAssignment),
     )
 
 
 async def assignments_of(session: AsyncSession, person_id: uuid.UUID) -> list[CaseworkerAssignment]:
+    """The person's caseworkers and co-caseworkers who were not removed."""
     query = (
         select(CaseworkerAssignment)
-        .where(CaseworkerAssignment.person_id == person_id)
-        .order_by(CaseworkerAssignment.assigned_at, CaseworkerAssignment.record_id)
+        .where(CaseworkerAssignment.person_id == person_id, CaseworkerAssignment.removed_at.is_(None))
+        .order_by(
+            CaseworkerAssignment.assigned_at,
+            CaseworkerAssignment.record_id,
+            CaseworkerAssignment.caseworker_id,
+        )
     )
     return list(await session.scalars(query))
 

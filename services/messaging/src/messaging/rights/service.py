@@ -1,7 +1,9 @@
 """The right to write to a citizen (MS-3), kept from casework's facts:
 
-- the caseworker (and co-caseworker) of any of the person's intake records
-  (CaseworkerAssigned) may send to the person's e-service;
+- the caseworker and the co-caseworkers of any of the person's intake records
+  (CaseworkerAssigned; CoCaseworkerAdded/Removed, ordered by the record's
+  co-caseworker version) may send to the person's e-service; a removed
+  co-caseworker is refused from their next request on;
 - provider staff may send to a client their own unit has a running assignment
   for (ProviderAssignment; fed by order events once orders exist, see
   `record_provider_assignment`);
@@ -27,6 +29,8 @@ from shared import audit
 from shared.auth import PROVIDER_ROLES, Role, User
 from shared.contracts.casework import (
     CaseworkerAssigned,
+    CoCaseworkerAdded,
+    CoCaseworkerRemoved,
     RelatedPersonApprovalChanged,
     RelatedPersonApprovalRevoked,
     RelatedPersonApproved,
@@ -180,6 +184,44 @@ async def on_caseworker_assigned(
             session,
             audit.from_event(envelope, "update", "caseworker_assignment", event.record_id, event.citizen_pnr),
         )
+
+
+async def _apply_co_caseworker(
+    session: AsyncSession,
+    event: CoCaseworkerAdded | CoCaseworkerRemoved,
+    envelope: Envelope,
+    removed_at: datetime | None,
+) -> None:
+    row = {
+        "record_id": event.record_id,
+        "role": AssignmentRole.CO_CASEWORKER,
+        "caseworker_id": event.caseworker_id,
+        "person_id": event.person_id,
+        "caseworker_name": event.caseworker_name,
+        "unit": event.unit,
+        "assigned_at": event.added_at if isinstance(event, CoCaseworkerAdded) else event.removed_at,
+        "version": event.version,
+        "removed_at": removed_at,
+    }
+    if await repository.apply_co_caseworker(session, row):
+        await audit.record(
+            session,
+            audit.from_event(envelope, "update", "caseworker_assignment", event.record_id, event.citizen_pnr),
+        )
+
+
+async def on_co_caseworker_added(session: AsyncSession, event: CoCaseworkerAdded, envelope: Envelope) -> None:
+    """The record's new co-caseworker may now write to the person, unless a newer
+    version (their removal) was applied already."""
+    await _apply_co_caseworker(session, event, envelope, removed_at=None)
+
+
+async def on_co_caseworker_removed(
+    session: AsyncSession, event: CoCaseworkerRemoved, envelope: Envelope
+) -> None:
+    """The co-caseworker may no longer write to the person through this record,
+    from their next request on; a replayed older addition never brings them back."""
+    await _apply_co_caseworker(session, event, envelope, removed_at=event.removed_at)
 
 
 async def _audit_approval(
