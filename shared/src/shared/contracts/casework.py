@@ -20,7 +20,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import Event
 from shared.personnummer import Personnummer
@@ -230,3 +230,112 @@ class MessageJournaled(Event):
     journal_entry_id: uuid.UUID
     document_ids: list[uuid.UUID] = Field(default_factory=list, max_length=5)
     journaled_at: datetime
+
+
+# ---- Investigations, cases, decisions, documents (CW-9, CW-10, MS-10, IN-6; journey 8) ----
+#
+# All keyed by the intake record, like CaseworkerAssigned: one investigation's
+# events stay in order, so intake's status history of the application (Ny →
+# Mottagen → Utredning pågår → Beslut fattat) never runs backwards.
+
+InvestigationType = Literal["Ansökan SoL", "Begäran LSS"]
+DecisionOutcome = Literal["Beviljad", "Delvis beviljad", "Avslag"]
+# What casework delivers into the citizen's e-service mailbox (MS-10, CW-9).
+EServiceDeliveryKind = Literal["decision", "document"]
+MAX_DELIVERY_BYTES = 16 * 1024 * 1024  # as a message's attachment (MS-4)
+
+
+class InvestigationStarted(Event):
+    """A caseworker started the investigation (utredning) of an intake record: from
+    now on related persons can be approved (CW-7), and the citizen sees
+    "Utredning pågår" on the application (IN-6)."""
+
+    ce_type = "se.omsorg.casework.record.investigation-started.v1"
+    topic = CASES_TOPIC
+    key_field = "record_id"
+
+    record_id: uuid.UUID
+    person_id: uuid.UUID
+    application_id: uuid.UUID | None  # None: a record not made from an e-application
+    investigation_type: InvestigationType
+    status: str  # what the citizen sees now: "Utredning pågår"
+    started_at: datetime
+
+
+class IntakeRecordClosed(Event):
+    """An intake record was closed without an investigation (förenklad
+    handläggning, or withdrawn); the citizen sees the application "Avslutad"."""
+
+    ce_type = "se.omsorg.casework.record.closed.v1"
+    topic = CASES_TOPIC
+    key_field = "record_id"
+
+    record_id: uuid.UUID
+    person_id: uuid.UUID
+    application_id: uuid.UUID | None
+    reason: str = Field(max_length=100)  # a fixed choice, no free text: "Förenklad handläggning", ...
+    status: str  # "Avslutad"
+    closed_at: datetime
+
+
+class DecisionMade(Event):
+    """A decision (beslut) on a case was signed (CW-9): for intake's status history
+    ("Beslut fattat" per service) and, for a grant, provider orders later. Ids,
+    outcome and service code only: never the decision's text."""
+
+    ce_type = "se.omsorg.casework.case.decision-made.v1"
+    topic = CASES_TOPIC
+    key_field = "record_id"
+
+    decision_id: uuid.UUID
+    case_id: uuid.UUID
+    record_id: uuid.UUID
+    person_id: uuid.UUID
+    application_id: uuid.UUID | None
+    service_code: str = Field(max_length=60)
+    outcome: DecisionOutcome
+    corrects: uuid.UUID | None = None  # the earlier decision this one replaces
+    period_from: date | None = None  # a grant's period
+    period_to: date | None = None
+    status: str  # what the citizen sees for the service: "Beslut fattat"
+    decided_at: datetime
+
+
+class DeliveryFile(BaseModel):
+    """The PDF to deliver: fetched from casework through a capability URL
+    (HMAC-signed, expiring, bound to this document and delivery), never sent on
+    Kafka. Verify `size` and `sha256`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    document_id: uuid.UUID
+    filename: str = Field(max_length=255)
+    content_type: Literal["application/pdf"] = "application/pdf"
+    size: int = Field(gt=0, le=MAX_DELIVERY_BYTES)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    url: str = Field(max_length=2000)
+
+
+class EServiceDeliveryRequested(Event):
+    """Casework asks messaging to deliver a decision letter or a document into the
+    citizen's e-service mailbox as a message from the caseworker, the PDF attached
+    (CW-9, MS-10). Messaging answers `EServiceDeliveryDone` and announces the
+    delivery (`MessageDeliveredToEService` with this kind), which notify alerts.
+    The subject and text are personal data: in the JSON value only."""
+
+    ce_type = "se.omsorg.casework.document.e-service-delivery-requested.v1"
+    topic = CASES_TOPIC
+    key_field = "record_id"
+
+    delivery_id: uuid.UUID  # messaging delivers each once
+    kind: EServiceDeliveryKind
+    record_id: uuid.UUID
+    case_id: uuid.UUID | None
+    person_id: uuid.UUID
+    caseworker_id: str = Field(max_length=200)  # the sender: their personal mailbox
+    caseworker_name: str = Field(max_length=200)  # PD (staff)
+    unit: str = Field(max_length=100)
+    message_subject: str = Field(min_length=1, max_length=200)  # PD: the Ämne
+    message_text: str = Field(max_length=10_000)  # PD: the message's text, plain
+    file: DeliveryFile
+    requested_at: datetime

@@ -22,8 +22,11 @@ from shared.personnummer import Personnummer
 
 MESSAGES_TOPIC = "messaging.messages.v1"
 
-# What landed in the e-service mailbox: a message (later also a decision letter).
-DeliveryKind = Literal["message"]
+# What landed in the e-service mailbox: a message, a decision letter or a
+# document. Casework delivers decisions and documents into the mailbox through
+# messaging, which emits the delivery event with the kind set; notify chooses
+# the alert's template by it (never saying more than the kind).
+DeliveryKind = Literal["message", "decision", "document"]
 
 
 class MessageDeliveredToEService(Event):
@@ -136,3 +139,21 @@ class MessageJournalRequested(Event):
     registered_by: Registrar
     attachments: list[JournalAttachment] = Field(default_factory=list, max_length=MAX_JOURNAL_ATTACHMENTS)
     requested_at: datetime
+
+
+class EServiceDeliveryDone(Event):
+    """Messaging delivered what casework asked for (`EServiceDeliveryRequested`):
+    the message is in the citizen's e-service mailbox. Casework marks the
+    decision or document delivered. Ids only. Keyed by the e-service mailbox,
+    as the delivery announcement is."""
+
+    ce_type = "se.omsorg.messaging.delivery.done.v1"
+    topic = MESSAGES_TOPIC
+    key_field = "mailbox_id"
+
+    delivery_id: uuid.UUID
+    document_id: uuid.UUID
+    message_id: uuid.UUID
+    mailbox_id: uuid.UUID
+    person_id: uuid.UUID
+    delivered_at: datetime
