@@ -33,6 +33,8 @@ from shared.personnummer import luhn_checksum_digit
 ROOT = Path(__file__).resolve().parent
 OMSORG_SH = ROOT / "deploy" / "omsorg.sh"
 SERVICES = {"intake": 8101, "casework": 8102, "messaging": 8103, "provider": 8104, "notify": 8105}
+# Notify's development mail server (HTTP side) and SMS gateway (docs/notify-local.md).
+COUNTERPARTS = {"devmail": "http://127.0.0.1:8106/health", "devsms": "http://127.0.0.1:8107/health"}
 ISSUER_URL = os.environ.get("OMSORG_ISSUER_URL", "http://127.0.0.1:8100")
 LOCAL_KAFKA = "127.0.0.1:59092"
 LOCAL_TEST_DB = "postgresql+asyncpg://omsorg_test@127.0.0.1:55432/omsorg_test"
@@ -164,10 +166,8 @@ class Stack:
 
 def _all_ready() -> bool:
     try:
-        return all(
-            httpx.get(f"http://127.0.0.1:{p}/health/ready", timeout=3).status_code == 200
-            for p in SERVICES.values()
-        )
+        urls = [f"http://127.0.0.1:{p}/health/ready" for p in SERVICES.values()] + list(COUNTERPARTS.values())
+        return all(httpx.get(url, timeout=3).status_code == 200 for url in urls)
     except httpx.HTTPError:
         return False
 
@@ -197,16 +197,14 @@ def service_database_url(infra: Infrastructure, service: str) -> str:
 
 @pytest.fixture(scope="session")
 def stack(infrastructure: Infrastructure) -> Iterator[Stack]:
-    started = False
+    # Starts what is missing and leaves it running: another test session may be
+    # using the same processes (`make test` stops what it started itself).
     if not _all_ready():
         _run("migrate", env=infrastructure.env)
         _run("services-up", env=infrastructure.env)
-        started = True
     if not _all_ready():
         pytest.fail("The services are not ready: see .run/logs/ (or run `make up`).", pytrace=False)
     yield Stack(infrastructure)
-    if started:
-        _run("services-down")
 
 
 @pytest.fixture
@@ -376,6 +374,24 @@ async def linked_person(
     )
     assert response.status_code == 201, response.text
     return dict(response.json()), caseworker, application
+
+
+async def investigation_started(
+    http: httpx.AsyncClient,
+    stack: Stack,
+    link: dict[str, Any],
+    caseworker: str,
+    investigation_type: str = "Ansökan SoL",
+) -> dict[str, Any]:
+    """Start the investigation of the linked record (`link` as `linked_person` returns it):
+    from then on related persons can be approved for the citizen (CW-7)."""
+    response = await http.post(
+        f"{stack.url('casework')}/intake-records/{link['record_id']}/investigation",
+        headers=bearer(caseworker),
+        json={"investigation_type": investigation_type},
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
 
 
 async def bankid_login(http: httpx.AsyncClient, stack: Stack, pnr: str, name: str) -> str:

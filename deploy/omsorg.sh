@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local infrastructure and services without Docker: a private PostgreSQL
 # cluster (Debian's package), a single-node KRaft Kafka broker (jars from Maven
-# Central), the development token issuer and the five services. Everything
+# Central), the development token issuer, notify's development mail server and
+# SMS gateway (docs/notify-local.md) and the five services. Everything
 # lives in the git-ignored run folder .run/ and is stopped by pid.
 #
 #   deploy/omsorg.sh install | up | down | status | test [pytest args] | infra-up | migrate
@@ -21,6 +22,30 @@ PG_PORT=55432
 KAFKA_PORT=59092
 ISSUER_PORT=8100
 declare -A SERVICE_PORT=([intake]=8101 [casework]=8102 [messaging]=8103 [provider]=8104 [notify]=8105)
+# Notify's development counterparts (notify.local; they refuse production):
+# devmail speaks SMTP on 2525 and lists what it received on 8106, devsms speaks
+# 46elks' SMS API on 8107 and posts delivery reports back to notify.
+COUNTERPARTS=(devmail devsms)
+DEVMAIL_SMTP_PORT=2525
+DEVMAIL_HTTP_PORT=8106
+DEVSMS_PORT=8107
+declare -A COUNTERPART_HEALTH=([devmail]="http://127.0.0.1:$DEVMAIL_HTTP_PORT/health"
+  [devsms]="http://127.0.0.1:$DEVSMS_PORT/health")
+# Development credentials only: notify refuses them in production.
+DEV_SMTP_USER=omsorg DEV_SMTP_PASSWORD=omsorg-dev-mail
+DEV_SMS_USER=omsorg DEV_SMS_PASSWORD=omsorg-dev-sms
+DEV_CALLBACK_USER=gateway DEV_CALLBACK_PASSWORD=omsorg-dev-callback
+# Notify's timing for a local run (production keeps notify.config's defaults:
+# 300 s coalescing, quiet hours 21:00-08:00, retries from 30 s up to 30 min):
+# a short coalescing window, no quiet hours (start = end) and quick retries, so
+# a developer at night and the journey tests see alerts at once and an outage
+# drill drains within a minute. The rules themselves are tested with an
+# injectable clock (services/notify/tests/). Override any of them here.
+NOTIFY_COALESCE_WINDOW_SECONDS=${NOTIFY_COALESCE_WINDOW_SECONDS:-5}
+NOTIFY_QUIET_HOURS_START=${NOTIFY_QUIET_HOURS_START:-00:00}
+NOTIFY_QUIET_HOURS_END=${NOTIFY_QUIET_HOURS_END:-00:00}
+NOTIFY_RETRY_BASE_SECONDS=${NOTIFY_RETRY_BASE_SECONDS:-2}
+NOTIFY_RETRY_MAX_SECONDS=${NOTIFY_RETRY_MAX_SECONDS:-60}
 BIND_HOST=${OMSORG_BIND_HOST:-127.0.0.1}
 
 # Every process refuses to start unless told its environment; this script runs
@@ -321,8 +346,38 @@ cmd_migrate() {
 
 upper() { echo "$1" | tr '[:lower:]' '[:upper:]'; }
 
+# Notify's channels, pointed at devmail (STARTTLS with its own CA, and a login,
+# as a municipality's relay would want) and devsms; the delivery-report URL
+# carries the callback credentials as userinfo, as 46elks documents.
+notify_channel_env() {
+  printf '%s\n' "NOTIFY_SMTP_HOST=127.0.0.1" "NOTIFY_SMTP_PORT=$DEVMAIL_SMTP_PORT" "NOTIFY_SMTP_STARTTLS=true" \
+    "NOTIFY_SMTP_CA_FILE=$RUN/devmail/ca.pem" "NOTIFY_SMTP_USERNAME=$DEV_SMTP_USER" \
+    "NOTIFY_SMTP_PASSWORD=$DEV_SMTP_PASSWORD" "NOTIFY_SMS_API_URL=http://127.0.0.1:$DEVSMS_PORT/a1/sms" \
+    "NOTIFY_SMS_USERNAME=$DEV_SMS_USER" "NOTIFY_SMS_PASSWORD=$DEV_SMS_PASSWORD" \
+    "NOTIFY_SMS_CALLBACK_URL=http://$DEV_CALLBACK_USER:$DEV_CALLBACK_PASSWORD@127.0.0.1:${SERVICE_PORT[notify]}/sms/delivery-reports" \
+    "NOTIFY_COALESCE_WINDOW_SECONDS=$NOTIFY_COALESCE_WINDOW_SECONDS" \
+    "NOTIFY_QUIET_HOURS_START=$NOTIFY_QUIET_HOURS_START" "NOTIFY_QUIET_HOURS_END=$NOTIFY_QUIET_HOURS_END" \
+    "NOTIFY_RETRY_BASE_SECONDS=$NOTIFY_RETRY_BASE_SECONDS" "NOTIFY_RETRY_MAX_SECONDS=$NOTIFY_RETRY_MAX_SECONDS"
+}
+
+# Before the services: notify sends to them as soon as it runs.
+counterparts_up() {
+  if ! pid_alive devmail; then
+    spawn devmail env DEVMAIL_SMTP_PORT=$DEVMAIL_SMTP_PORT DEVMAIL_HTTP_PORT=$DEVMAIL_HTTP_PORT \
+      DEVMAIL_USERNAME=$DEV_SMTP_USER DEVMAIL_PASSWORD=$DEV_SMTP_PASSWORD DEVMAIL_TLS_DIR="$RUN/devmail" \
+      "$VENV/bin/python" -m notify.local.mail_server
+  fi
+  if ! pid_alive devsms; then
+    spawn devsms env DEVSMS_PORT=$DEVSMS_PORT DEVSMS_USERNAME=$DEV_SMS_USER DEVSMS_PASSWORD=$DEV_SMS_PASSWORD \
+      "$VENV/bin/python" -m notify.local.sms_gateway
+  fi
+  local c
+  for c in "${COUNTERPARTS[@]}"; do wait_http "${COUNTERPART_HEALTH[$c]}" "$c"; done
+}
+
 services_up() {
   mkdir -p "$RUN/dev-issuer"
+  counterparts_up
   if ! pid_alive issuer; then
     # Loopback only, whatever OMSORG_BIND_HOST says: it signs any token it is asked for.
     spawn issuer env DEV_ISSUER_KEY_FILE="$RUN/dev-issuer/key.pem" DEV_ISSUER_URL="$OMSORG_ISSUER_URL" \
@@ -335,6 +390,7 @@ services_up() {
     local own=()
     # Intake's citizen-login signing key stays in the run folder across restarts.
     if [ "$s" = intake ]; then own=("INTAKE_LOGIN_KEY_FILE=$RUN/intake/login-key.pem"); fi
+    if [ "$s" = notify ]; then mapfile -t own < <(notify_channel_env); fi
     # Its own Kafka principal when OMSORG_KAFKA_SECURITY=sasl (see kafka_up).
     mapfile -t -O "${#own[@]}" own < <(kafka_client_env "$s")
     spawn "$s" env "${prefix}_DATABASE_URL=$(database_url "$s")" \
@@ -350,11 +406,12 @@ services_down() {
   local s
   for s in "${SERVICES[@]}"; do stop_pid "$s"; done
   stop_pid issuer
+  for s in "${COUNTERPARTS[@]}"; do stop_pid "$s"; done
 }
 
 services_running() {
   local s
-  for s in issuer "${SERVICES[@]}"; do pid_alive "$s" || return 1; done
+  for s in issuer "${COUNTERPARTS[@]}" "${SERVICES[@]}"; do pid_alive "$s" || return 1; done
 }
 
 cmd_up() {
@@ -372,6 +429,8 @@ Omsorg is up (logs in .run/logs/).
   messaging     http://127.0.0.1:8103/docs
   provider      http://127.0.0.1:8104/docs
   notify        http://127.0.0.1:8105/docs
+  dev mail      smtp://127.0.0.1:$DEVMAIL_SMTP_PORT  received: http://127.0.0.1:$DEVMAIL_HTTP_PORT/messages   (development only)
+  dev SMS       http://127.0.0.1:$DEVSMS_PORT/a1/sms  received: http://127.0.0.1:$DEVSMS_PORT/messages   (development only)
   AsyncAPI      http://127.0.0.1:810N/asyncapi on each service
   PostgreSQL    127.0.0.1:$PG_PORT   Kafka 127.0.0.1:$KAFKA_PORT
 A token:  make token ROLE=citizen   (or: curl -s -XPOST localhost:$ISSUER_PORT/token -H 'content-type: application/json' \\
@@ -384,7 +443,7 @@ cmd_down() { services_down; kafka_down; pg_down; }
 cmd_status() {
   local s state
   if pg_running 2>/dev/null; then echo "postgres   running  127.0.0.1:$PG_PORT"; else echo "postgres   stopped"; fi
-  for s in kafka issuer "${SERVICES[@]}"; do
+  for s in kafka issuer "${COUNTERPARTS[@]}" "${SERVICES[@]}"; do
     if pid_alive "$s"; then state="running  pid $(cat "$PIDS/$s.pid")"; else state=stopped; fi
     printf '%-10s %s\n' "$s" "$state"
   done

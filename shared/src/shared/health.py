@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.outbox import LAG_QUERY, PARKED_COUNT
+
+log = logging.getLogger(__name__)
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("http_request_duration_seconds", "HTTP request latency", ["method", "route"])
@@ -72,12 +75,26 @@ async def _observe_lag(conn: AsyncConnection) -> Any:
     return lag
 
 
+# A service's own gauges read from its database at scrape time: listed in
+# `app.state.scrape_hooks` (ServiceSpec.extra_state), each given the connection.
+ScrapeHook = Callable[[AsyncConnection], Awaitable[None]]
+SCRAPE_HOOKS_STATE = "scrape_hooks"
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics; the outbox lag is read from the database at scrape time."""
+    """Prometheus metrics; the outbox lag (and any service's scrape hooks) are read
+    from the database at scrape time."""
+    hooks: list[ScrapeHook] = list(getattr(request.app.state, SCRAPE_HOOKS_STATE, ()))
     try:
         async with request.app.state.engine.connect() as conn:
             await _observe_lag(conn)
+            for hook in hooks:
+                try:
+                    await hook(conn)
+                except Exception:  # one service gauge failing must not hide the others
+                    log.warning("scrape hook %s failed", getattr(hook, "__qualname__", hook), exc_info=False)
+                    await conn.rollback()
     except Exception:  # the database being away shows in readiness; keep the other metrics
         pass
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,7 +1,7 @@
 """The one place a service's FastAPI app is assembled: database, Kafka broker,
-inbox consumers, outbox relay, auth, health, metrics, problem details, log
-review (every service audits), and the OpenAPI and AsyncAPI docs. Each service's
-app.py says only what is its own."""
+inbox consumers, outbox relay, background workers, auth, health, metrics,
+problem details, log review (every service audits), and the OpenAPI and
+AsyncAPI docs. Each service's app.py says only what is its own."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -35,6 +36,15 @@ from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
 
+class Worker(Protocol):
+    """A background task of a service's process (notify's sender): started once
+    the outbox relay runs, stopped before it, so what it records still leaves."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class ServiceSpec:
     name: str
@@ -48,6 +58,8 @@ class ServiceSpec:
     # Registers the service's subscriptions on its inbox consumer.
     subscribe: Callable[[InboxConsumer], None] | None = None
     extra_state: dict[str, object] = field(default_factory=dict)
+    # Background workers, each built from the app once its state is set up.
+    workers: Sequence[Callable[[FastAPI], Worker]] = ()
 
 
 def migrations_head(service_dir: Path) -> str | None:
@@ -101,6 +113,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             settings.consumer_dlq_timeout_seconds,
         )
         app.state.stuck_after_seconds = settings.stuck_after_seconds
+        app.state.settings = settings
         for key, value in spec.extra_state.items():
             setattr(app.state, key, value)
         if spec.subscribe:
@@ -121,9 +134,14 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         await broker.start()
         relay.start()
         app.state.audit_sealer.start()
+        workers = [make(app) for make in spec.workers]
+        for worker in workers:
+            worker.start()
         try:
             yield
         finally:
+            for worker in reversed(workers):
+                await worker.stop()
             await app.state.audit_sealer.stop()
             await relay.stop()
             await broker.stop()
