@@ -17,6 +17,7 @@ from conftest import (
     bearer,
     caseworker_token,
     eventually,
+    investigation_started,
     linked_person,
     new_personnummer,
     submit_application,
@@ -171,6 +172,7 @@ async def test_a_protected_persons_address_is_withheld_without_the_permission(
 async def test_a_related_person_before_the_period_is_refused(stack: Stack, http: httpx.AsyncClient) -> None:
     related_pnr = new_personnummer()
     link, cw, _ = await linked_person(http, stack, new_personnummer())
+    await investigation_started(http, stack, link, cw)
     today = datetime.now(ZoneInfo("Europe/Stockholm")).date()
     response = await http.post(
         f"{stack.url('casework')}/persons/{link['person_id']}/approvals",

@@ -25,6 +25,7 @@ from conftest import (
     bearer,
     caseworker_token,
     eventually,
+    investigation_started,
     linked_person,
     new_personnummer,
 )
@@ -219,6 +220,7 @@ async def test_bad_input_answers_problem_details_and_writes_nothing(
 
     # A related person outside the approval period.
     related_pnr = new_personnummer()
+    await investigation_started(http, stack, link, caseworker)  # approvals only from then on (CW-7)
     response = await http.post(
         f"{stack.url('casework')}/persons/{link['person_id']}/approvals",
         headers=bearer(caseworker),

@@ -22,6 +22,7 @@ from conftest import (
     bankid_login,
     bearer,
     eventually,
+    investigation_started,
     linked_person,
     new_personnummer,
 )
@@ -190,6 +191,7 @@ async def test_a_message_a_related_person_wrote_is_journaled_in_their_name(
     pnr, related_pnr = new_personnummer(), new_personnummer()
     link, caseworker, _ = await activated(http, stack, pnr, "Annika Test")
     messaging = stack.url("messaging")
+    await investigation_started(http, stack, link, caseworker)  # approvals only from then on (CW-7)
     response = await http.post(
         f"{stack.url('casework')}/persons/{link['person_id']}/approvals",
         headers=bearer(caseworker),

@@ -11,7 +11,16 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from conftest import Stack, TopicWatch, bankid_login, bearer, eventually, linked_person, new_personnummer
+from conftest import (
+    Stack,
+    TopicWatch,
+    bankid_login,
+    bearer,
+    eventually,
+    investigation_started,
+    linked_person,
+    new_personnummer,
+)
 
 TODAY = datetime.now(ZoneInfo("Europe/Stockholm")).date()
 
@@ -30,6 +39,7 @@ async def test_related_person_acts_for_the_citizen_only_inside_the_approval(
 ) -> None:
     citizen_pnr, related_pnr = new_personnummer(), new_personnummer()
     link, cw, application = await linked_person(http, stack, citizen_pnr, citizen_name="Annika Test")
+    await investigation_started(http, stack, link, cw)  # approvals only from then on (CW-7)
     casework, intake = stack.url("casework"), stack.url("intake")
     related = await bankid_login(http, stack, related_pnr, "Josefine Test")  # their own e-ID
 
@@ -218,6 +228,7 @@ async def test_approval_and_relation_bad_input_is_refused_and_nothing_written(
 ) -> None:
     citizen_pnr, related_pnr = new_personnummer(), new_personnummer()
     link, cw, _ = await linked_person(http, stack, citizen_pnr)
+    await investigation_started(http, stack, link, cw)
     person_url = f"{stack.url('casework')}/persons/{link['person_id']}"
     good = {
         "related_personnummer": related_pnr,

@@ -1,3 +1,5 @@
+import casework.cases.models
+import casework.decisions.models  # noqa: F401  (their tables, for Alembic)
 from casework.config import Settings
 from casework.models import Base
 from shared.alembic_env import run_migrations

@@ -52,7 +52,7 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 async def citizen_with_approval(sessions: async_sessionmaker[AsyncSession]) -> tuple[User, Person, uuid.UUID]:
-    """A person with an intake record in a unit of their own and an approved related person."""
+    """A person with an investigation in a unit of their own and an approved related person."""
     unit = f"race-{uuid.uuid4().hex[:8]}"
     user = User(
         sub=f"cw-{uuid.uuid4().hex[:8]}", name="Marita Test", roles=frozenset({"caseworker"}), units=(unit,)
@@ -72,7 +72,10 @@ async def citizen_with_approval(sessions: async_sessionmaker[AsyncSession]) -> t
                 from_whom="Den enskilde",
                 channel="E-ansökan",
                 note="",
-                status=RecordStatus.IN_PROGRESS,
+                # Approvals need an investigation started (CW-7).
+                status=RecordStatus.INVESTIGATION,
+                investigation_type="Ansökan SoL",
+                investigation_started_at=datetime.now(UTC),
                 created_by=user.sub,
                 created_at=datetime.now(UTC),
             )

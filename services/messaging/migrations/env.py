@@ -1,5 +1,6 @@
 import messaging.attachments.models
 import messaging.contacts.models
+import messaging.deliveries.models
 import messaging.journal.models
 import messaging.settings.models  # noqa: F401  (its tables, for Alembic)
 from messaging.config import Settings

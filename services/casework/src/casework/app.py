@@ -2,8 +2,11 @@
 
 from pathlib import Path
 
+from casework.cases.endpoints import router as cases_router
 from casework.config import Settings
 from casework.consumers import subscribe
+from casework.decisions.endpoints import router as decisions_router
+from casework.documents.endpoints import router as documents_router
 from casework.e_applications.endpoints import router as e_applications_router
 from casework.intake_records.endpoints import router as intake_records_router
 from casework.journal.endpoints import router as journal_router
@@ -22,11 +25,15 @@ app = create_service_app(
         service_dir=Path(__file__).resolve().parents[2],
         routers=[
             e_applications_router,
+            # Before intake records: the documents module answers every /documents/{id} route.
+            documents_router,
             intake_records_router,
             persons_router,
             relations_router,
             staff_router,
             journal_router,
+            cases_router,
+            decisions_router,
         ],
         publishes=[
             events.ApplicationLinked,
@@ -38,6 +45,10 @@ app = create_service_app(
             events.RelatedPersonApprovalChanged,
             events.RelatedPersonApprovalRevoked,
             events.MessageJournaled,
+            events.InvestigationStarted,
+            events.IntakeRecordClosed,
+            events.DecisionMade,
+            events.EServiceDeliveryRequested,
         ],
         subscribe=subscribe,
     )

@@ -9,6 +9,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -27,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.contracts.casework import AlertRecipients, RecordType
+from shared.contracts.casework import AlertRecipients, EServiceDeliveryKind, InvestigationType, RecordType
 from shared.contracts.intake import Entry
 from shared.db import new_metadata
 
@@ -40,10 +41,19 @@ class ApplicationStatus(enum.StrEnum):
 
 
 class RecordStatus(enum.StrEnum):
-    """An intake record's status: new ones show under "Nya aktualiseringar"."""
+    """An intake record's status: new ones show under "Nya aktualiseringar"; an
+    investigation (utredning) runs on it, or it was closed without one."""
 
     NEW = "Ny"
     IN_PROGRESS = "Pågående"
+    INVESTIGATION = "Utredning"
+    CLOSED = "Avslutad"
+
+
+# How an investigation is carried out: IBIC (individens behov i centrum) for elderly care.
+InvestigationMethod = Literal["IBIC"]
+# Why a record was closed without an investigation: a fixed choice, no free text.
+CloseReason = Literal["Förenklad handläggning", "Återtagen"]
 
 
 # "Från vem": who brought the matter to the municipality.
@@ -222,6 +232,16 @@ class IntakeRecord(Base):
     # Carried in CoCaseworkerAdded/Removed; incremented under the record's row lock
     # on each addition and removal of a co-caseworker (docs/event-ordering.md).
     co_caseworker_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The investigation (utredning), once started; or the closing without one.
+    investigation_type: Mapped[InvestigationType | None] = mapped_column(varchar_enum(InvestigationType, 40))
+    investigation_method: Mapped[InvestigationMethod | None] = mapped_column(
+        varchar_enum(InvestigationMethod, 10)
+    )
+    investigation_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    investigation_started_by: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    close_reason: Mapped[CloseReason | None] = mapped_column(varchar_enum(CloseReason, 100))
 
 
 class CoCaseworker(Base):
@@ -238,19 +258,52 @@ class CoCaseworker(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+# Where a document came from: a file filed as it came ("filed", "e-application",
+# "journal": a journaled message's attachment), written by a caseworker
+# ("written", "template") or made by casework ("decision": a signed decision's letter).
+DocumentSource = Literal["filed", "e-application", "journal", "written", "template", "decision"]
+
+
 class Document(Base):
-    """A document under an intake record's documentation."""
+    """A document (CW-10) of a person, under an intake record's documentation, or of
+    a case: its type, title, date and either a file (`content`) or a written text.
+    Write-protecting it freezes it (a trigger refuses every later change but its
+    e-service delivery state); a written document's PDF is rendered and kept then.
+    Owned by the `documents` module (intake records and the journal file theirs)."""
 
     __tablename__ = "documents"
+    __table_args__ = (CheckConstraint("case_id IS NULL OR record_id IS NOT NULL", name="case_has_record"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"))
-    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("intake_records.id"), index=True)
-    doc_type: Mapped[str] = mapped_column(String(60))
-    title: Mapped[str] = mapped_column(String(200))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), index=True)
+    # None: a document of the person only. A case's document names the case's record too.
+    record_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("intake_records.id"), index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    doc_type: Mapped[str] = mapped_column(String(60))  # Dokumenttyp
+    title: Mapped[str] = mapped_column(String(200))  # Rubrik
+    document_date: Mapped[date] = mapped_column(  # Datum
+        Date, server_default=text("(now() AT TIME ZONE 'Europe/Stockholm')::date")
+    )
+    text: Mapped[str | None] = mapped_column(Text)  # a written document's text
     content_type: Mapped[str] = mapped_column(String(100))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The file; a written document has none until it is write-protected (its PDF).
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    source: Mapped[DocumentSource] = mapped_column(
+        varchar_enum(DocumentSource, 20), default="filed", server_default="filed"
+    )
+    created_by: Mapped[str | None] = mapped_column(String(200))  # None: filed before it was kept
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    write_protected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    write_protected_by: Mapped[str | None] = mapped_column(String(200))
+    # Delivery to the person's e-service mailbox (MS-10, CW-9): asked once; messaging
+    # answers with the message it delivered (EServiceDeliveryDone).
+    delivery_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
+    delivery_kind: Mapped[EServiceDeliveryKind | None] = mapped_column(varchar_enum(EServiceDeliveryKind, 20))
+    delivery_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivery_requested_by: Mapped[str | None] = mapped_column(String(200))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    message_id: Mapped[uuid.UUID | None] = mapped_column()  # messaging's
 
 
 class Relation(Base):
@@ -303,6 +356,9 @@ class JournalEntry(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("intake_records.id"), index=True)  # Knyt till
+    # The record's case (ärende) the entry is filed under, if any (CW-11). The
+    # table is casework.cases' (imported by whatever writes journal entries).
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"))
     message_id: Mapped[uuid.UUID] = mapped_column()  # messaging's
     request_id: Mapped[uuid.UUID] = mapped_column()  # the journal request that made it
@@ -324,3 +380,9 @@ class JournalEntry(Base):
     registered_by_name: Mapped[str] = mapped_column(String(200))
     document_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# The modules' own tables, registered whenever these are: journal entries (and
+# documents) refer to cases, and a foreign key resolves only to a known table.
+# Imported last: casework.cases.models imports Base from here.
+import casework.cases.models  # noqa: E402, F401

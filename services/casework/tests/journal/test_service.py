@@ -26,18 +26,22 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from casework.cases import service as cases
+from casework.cases.schemas import CaseCreate, InvestigationStart
 from casework.journal import service
 from casework.journal.fetch import Fetcher, FetchRefused, FetchUnavailable
+from casework.journal.schemas import JournalCaseLink
 from casework.models import Document, IntakeRecord, JournalEntry, Person
 from shared.auth import User
 from shared.contracts.messaging import JournalAttachment, MessageAuthor, MessageJournalRequested, Registrar
 from shared.events import Envelope, Event
 from shared.inbox import is_infrastructure_error
 from shared.personnummer import Personnummer
-from shared.problems import NotAllowed
+from shared.problems import InvalidInput, NotAllowed
 
 FILE = b"%PDF-1.4 samtycke " + bytes(range(256)) * 2000  # ~0.5 MB
 JOURNALED = "se.omsorg.casework.journal.message-journaled.v1"
+HEMTJANST = CaseCreate(service_code="hemtjanst", service_name="Hemtjänst", legal_basis="SoL 4 kap. 1 §")
 
 
 @dataclass
@@ -320,3 +324,46 @@ async def test_a_caseworker_of_another_unit_may_not_read_the_journal(
     assert (stranger.sub, "caseworker", "list", "journal_entry", str(record.id), "refused") in await audit_of(
         person.pnr
     )
+
+
+async def test_an_entry_is_filed_under_a_case_of_its_record_with_its_attachments(
+    session: AsyncSession,
+    caseworker: User,
+    make_caseworker: Callable[[], User],
+    linked_person: Callable[..., Awaitable[Person]],
+    messaging: Messaging,
+    audit_of: Any,
+) -> None:
+    person = await linked_person(caseworker)
+    record = await record_of(session, person)
+    await cases.start_investigation(
+        session, caseworker, record.id, InvestigationStart(investigation_type="Ansökan SoL")
+    )
+    case = await cases.create_case(session, caseworker, record.id, HEMTJANST)
+    event = request(record, [messaging.attachment()])
+    entry_id = await service.journal_message(session, event, envelope_of(event), Fetcher(messaging.url))
+    assert (await service.of_case(session, caseworker, case.id)).entries == []
+
+    filed = await service.file_under_case(session, caseworker, entry_id, JournalCaseLink(case_id=case.id))
+    assert filed.case_id == case.id
+    [entry] = (await service.of_case(session, caseworker, case.id)).entries
+    assert entry.id == entry_id
+    assert {d.case_id for d in await documents(session, record)} == {case.id}
+    rows = await audit_of(person.pnr)
+    assert (caseworker.sub, "caseworker", "update", "journal_entry", str(entry_id), "allowed") in rows
+
+    other_record = await record_of(session, await linked_person(caseworker))
+    await cases.start_investigation(
+        session, caseworker, other_record.id, InvestigationStart(investigation_type="Ansökan SoL")
+    )
+    elsewhere = await cases.create_case(session, caseworker, other_record.id, HEMTJANST)
+    for wrong in (elsewhere.id, uuid.uuid4()):  # another record's case, no case at all
+        with pytest.raises(InvalidInput, match="not one of the journal entry's intake record"):
+            async with session.begin_nested():
+                await service.file_under_case(session, caseworker, entry_id, JournalCaseLink(case_id=wrong))
+    with pytest.raises(NotAllowed):
+        async with session.begin_nested():
+            await service.file_under_case(session, make_caseworker(), entry_id, JournalCaseLink(case_id=None))
+    unfiled = await service.file_under_case(session, caseworker, entry_id, JournalCaseLink(case_id=None))
+    assert unfiled.case_id is None
+    assert {d.case_id for d in await documents(session, record)} == {None}

@@ -1,4 +1,5 @@
-"""Intake's subscriptions to casework: approvals, links and assignments."""
+"""Intake's subscriptions to casework: approvals, links, assignments and the
+investigation's steps (started, closed, decided)."""
 
 from intake.applications import service as applications
 from intake.citizens import service as citizens
@@ -18,4 +19,12 @@ def subscribe(consumer: InboxConsumer) -> None:
         },
     )
     consumer.subscribe(cw.APPLICATIONS_TOPIC, {cw.ApplicationLinked: applications.on_linked})
-    consumer.subscribe(cw.CASES_TOPIC, {cw.CaseworkerAssigned: citizens.on_caseworker_assigned})
+    consumer.subscribe(
+        cw.CASES_TOPIC,
+        {
+            cw.CaseworkerAssigned: citizens.on_caseworker_assigned,
+            cw.InvestigationStarted: applications.on_investigation_started,
+            cw.IntakeRecordClosed: applications.on_record_closed,
+            cw.DecisionMade: applications.on_decision_made,
+        },
+    )

@@ -15,9 +15,11 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -69,6 +71,9 @@ class Application(Base):
     # What the citizen sees: STATUS_NEW, then what casework reports (ApplicationLinked).
     # A plain string on purpose: casework owns the words, intake shows them as they come.
     status: Mapped[str] = mapped_column(String(40))
+    # How far the application has come (intake.applications.service's stages):
+    # a status of an earlier stage never replaces one of a later stage.
+    status_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     services: Mapped[list[ApplicationService]] = relationship(
@@ -93,12 +98,26 @@ class StatusChange(Base):
     """One step of an application's status history, as the citizen sees it."""
 
     __tablename__ = "application_status_history"
-    __table_args__ = (Index("ix_application_status_history_application_id", "application_id", "at"),)
+    __table_args__ = (
+        Index("ix_application_status_history_application_id", "application_id", "at"),
+        # One step per decision reported.
+        Index(
+            "ix_application_status_history_source_id",
+            "application_id",
+            "source_id",
+            unique=True,
+            postgresql_where=text("source_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"))
     status: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set on a step of one service (a decision, "Beslut fattat"); None for the whole application.
+    service_code: Mapped[str | None] = mapped_column(String(64))
+    # The decision a step reports, so a replayed decision adds no second step.
+    source_id: Mapped[uuid.UUID | None] = mapped_column()
 
 
 class CitizenProfile(Base):

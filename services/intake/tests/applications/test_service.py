@@ -1,6 +1,8 @@
 """Applying and following an application at the service layer, against
 intake's real PostgreSQL: the application and its ApplicationSubmitted event
-in one transaction, the refusals, and the status history casework reports."""
+in one transaction, the refusals, and the status history casework reports
+(Ny → Mottagen → Utredning pågår → Beslut fattat per service, or Avslutad),
+each step once, never run back by an older event replayed late."""
 
 from __future__ import annotations
 
@@ -15,7 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from intake.applications import service
 from intake.applications.schemas import ApplicationCreate, ApplicationOut
 from shared.auth import User
-from shared.contracts.casework import ApplicationLinked
+from shared.contracts.casework import (
+    ApplicationLinked,
+    DecisionMade,
+    IntakeRecordClosed,
+    InvestigationStarted,
+)
 from shared.contracts.intake import ApplicationSubmitted
 from shared.events import Envelope, Event
 from shared.problems import InvalidInput, NotAllowed, NotFound
@@ -132,3 +139,110 @@ async def test_a_link_of_an_application_intake_never_had_fails_loudly(
     event = _linked(unknown, user, datetime.now(UTC))
     with pytest.raises(LookupError):
         await service.on_linked(session, event, make_envelope(event))
+
+
+def _started(application: ApplicationOut, at: datetime) -> InvestigationStarted:
+    return InvestigationStarted(
+        record_id=uuid.uuid4(),
+        person_id=uuid.uuid4(),
+        application_id=application.id,
+        investigation_type="Ansökan SoL",
+        status="Utredning pågår",
+        started_at=at,
+    )
+
+
+def _decided(application: ApplicationOut, service_code: str, at: datetime) -> DecisionMade:
+    return DecisionMade(
+        decision_id=uuid.uuid4(),
+        case_id=uuid.uuid4(),
+        record_id=uuid.uuid4(),
+        person_id=uuid.uuid4(),
+        application_id=application.id,
+        service_code=service_code,
+        outcome="Beviljad",
+        status="Beslut fattat",
+        decided_at=at,
+    )
+
+
+async def test_the_status_history_follows_the_investigation_to_a_decision_per_service(
+    session: AsyncSession,
+    make_citizen: Callable[..., User],
+    make_envelope: Callable[[Event], Envelope],
+    audit_log: Callable[[str], Awaitable[list[dict[str, Any]]]],
+) -> None:
+    user = make_citizen()
+    submitted = await _apply(session, user, services=["hemtjanst", "trygghetslarm"])
+    now = datetime.now(UTC)
+    linked, started = _linked(submitted, user, now), _started(submitted, now + timedelta(minutes=1))
+    decided = _decided(submitted, "trygghetslarm", now + timedelta(minutes=2))
+    await service.on_linked(session, linked, make_envelope(linked))
+    for _ in range(2):  # the second time replayed (new ce_ids)
+        await service.on_investigation_started(session, started, make_envelope(started))
+        await service.on_decision_made(session, decided, make_envelope(decided))
+    session.expire_all()  # read as the next request would
+    seen = await service.get_own(session, user, submitted.id)
+    assert seen.status == "Beslut fattat"
+    assert [(h.status, h.service_name) for h in seen.history] == [
+        ("Ny", None),
+        ("Mottagen", None),
+        ("Utredning pågår", None),
+        ("Beslut fattat", "Trygghetslarm"),
+    ]
+    assert [(s.code, s.status, s.status_at) for s in seen.services] == [
+        ("hemtjanst", None, None),
+        ("trygghetslarm", "Beslut fattat", decided.decided_at),
+    ]
+    applied = [e for e in await audit_log(str(user.pnr)) if e["action"] == "update"]
+    assert len(applied) == 3  # one per step applied, none for the replays
+
+
+async def test_an_older_step_replayed_late_never_runs_the_status_back(
+    session: AsyncSession, make_citizen: Callable[..., User], make_envelope: Callable[[Event], Envelope]
+) -> None:
+    user = make_citizen()
+    submitted = await _apply(session, user)
+    now = datetime.now(UTC)
+    started, linked = _started(submitted, now + timedelta(minutes=1)), _linked(submitted, user, now)
+    await service.on_investigation_started(session, started, make_envelope(started))
+    await service.on_linked(session, linked, make_envelope(linked))  # a dead letter replayed after
+    session.expire_all()
+    seen = await service.get_own(session, user, submitted.id)
+    assert seen.status == "Utredning pågår"
+    assert [h.status for h in seen.history] == ["Ny", "Mottagen", "Utredning pågår"]  # by time
+
+
+async def test_a_record_closed_without_investigation_shows_avslutad(
+    session: AsyncSession, make_citizen: Callable[..., User], make_envelope: Callable[[Event], Envelope]
+) -> None:
+    user = make_citizen()
+    submitted = await _apply(session, user)
+    now = datetime.now(UTC)
+    linked = _linked(submitted, user, now)
+    closed = IntakeRecordClosed(
+        record_id=linked.record_id,
+        person_id=linked.person_id,
+        application_id=submitted.id,
+        reason="Förenklad handläggning",
+        status="Avslutad",
+        closed_at=now + timedelta(minutes=1),
+    )
+    await service.on_linked(session, linked, make_envelope(linked))
+    await service.on_record_closed(session, closed, make_envelope(closed))
+    session.expire_all()
+    seen = await service.get_own(session, user, submitted.id)
+    assert (seen.status, [h.status for h in seen.history]) == ("Avslutad", ["Ny", "Mottagen", "Avslutad"])
+
+
+async def test_a_step_of_a_record_without_an_e_application_changes_nothing(
+    session: AsyncSession, make_citizen: Callable[..., User], make_envelope: Callable[[Event], Envelope]
+) -> None:
+    user = make_citizen()
+    submitted = await _apply(session, user)
+    started = _started(submitted, datetime.now(UTC)).model_copy(update={"application_id": None})
+    await service.on_investigation_started(session, started, make_envelope(started))
+    assert (await service.get_own(session, user, submitted.id)).status == "Ny"
+    unknown = _started(submitted, datetime.now(UTC)).model_copy(update={"application_id": uuid.uuid4()})
+    with pytest.raises(LookupError):
+        await service.on_investigation_started(session, unknown, make_envelope(unknown))

@@ -11,7 +11,11 @@ from messaging.mailboxes.endpoints import router as mailboxes_router
 from messaging.messages.endpoints import citizen_router as e_service_router
 from messaging.messages.endpoints import router as messages_router
 from messaging.settings.endpoints import router as settings_router
-from shared.contracts.messaging import MessageDeliveredToEService, MessageJournalRequested
+from shared.contracts.messaging import (
+    EServiceDeliveryDone,
+    MessageDeliveredToEService,
+    MessageJournalRequested,
+)
 from shared.service_app import ServiceSpec, create_service_app
 
 app = create_service_app(
@@ -30,7 +34,7 @@ app = create_service_app(
             settings_router,
             journal_router,
         ],
-        publishes=[MessageDeliveredToEService, MessageJournalRequested],
+        publishes=[MessageDeliveredToEService, MessageJournalRequested, EServiceDeliveryDone],
         subscribe=subscribe,
     )
 )

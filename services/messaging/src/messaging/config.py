@@ -39,6 +39,14 @@ class Settings(ServiceSettings):
     # A journaled message is purged this many days after casework journaled it (MS-11).
     retention_days_after_journal: float = 90.0
 
+    # ---- Deliveries to the e-service (messaging.deliveries; docs/messaging.md) ----
+    # Casework's base URL: a delivery's PDF is fetched only from there
+    # (`<url>/e-service-fetch/<document id>`), so the URL in an event never sends
+    # messaging anywhere else.
+    casework_url: str = "http://127.0.0.1:8102"
+    # Connect and per-read timeout of one fetch.
+    delivery_fetch_timeout_seconds: float = 60.0
+
     @model_validator(mode="after")
     def _attachment_upload_route_limit(self) -> "Settings":
         """The upload route's edge limit (shared.http_limits) is the attachment limit,

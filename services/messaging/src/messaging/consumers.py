@@ -1,10 +1,12 @@
 """Messaging's subscriptions to casework: who has the message function on, who
-handles whom (caseworkers and co-caseworkers), and who may act for whom; and
-which messages casework journaled.
+handles whom (caseworkers and co-caseworkers), and who may act for whom;
+which messages casework journaled; and the decision letters and documents to
+deliver into citizens' e-service mailboxes.
 
 Provider-unit assignments (rights.record_provider_assignment) will be fed from
 `casework.orders.v1` once orders exist; no subscription to it yet."""
 
+from messaging.deliveries import service as deliveries
 from messaging.journal import service as journal
 from messaging.mailboxes import service as mailboxes
 from messaging.rights import service as rights
@@ -29,6 +31,7 @@ def subscribe(consumer: InboxConsumer) -> None:
             cw.CaseworkerAssigned: rights.on_caseworker_assigned,
             cw.CoCaseworkerAdded: rights.on_co_caseworker_added,
             cw.CoCaseworkerRemoved: rights.on_co_caseworker_removed,
+            cw.EServiceDeliveryRequested: deliveries.on_delivery_requested,
         },
     )
     consumer.subscribe(cw.JOURNAL_TOPIC, {cw.MessageJournaled: journal.on_message_journaled})

@@ -61,7 +61,11 @@ async def test_an_accepted_sms_arrives_and_its_delivery_reports_reach_the_callba
     # The credentials came from the URL's userinfo, and the alert is named in the URL too.
     assert sent.credentials == delivered.credentials == ("gateway", "hemligt-kb")
     assert delivered.query == {"alert_id": alert_id}
-    assert (await _received(http, number))[0]["dlr"] == "delivered"
+
+    async def gateway_noted_it() -> bool:  # the gateway notes the report once notify answered it
+        return bool((await _received(http, number))[0]["dlr"] == "delivered")
+
+    await eventually(gateway_noted_it)
 
 
 async def test_a_failed_delivery_is_reported_as_failed(

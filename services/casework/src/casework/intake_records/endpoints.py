@@ -1,4 +1,5 @@
-"""Intake records (aktualiseringar), their documentation and co-caseworkers, and linking e-applications."""
+"""Intake records (aktualiseringar), their documentation and co-caseworkers, and linking
+e-applications. A document's file is served by casework.documents (GET /documents/{id})."""
 
 import uuid
 from typing import Annotated
@@ -87,14 +88,3 @@ async def remove_co_caseworker(
     """Take a co-caseworker off the record; their right to message the citizen ends at once."""
     await service.remove_co_caseworker(session, user, record_id, caseworker_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get(
-    "/documents/{document_id}",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, **_ON_OBJECT},
-)
-async def get_document(document_id: uuid.UUID, user: Caseworker, session: Session) -> Response:
-    """A document's content, e.g. the application PDF under Dokumentation."""
-    document = await service.get_document(session, user, document_id)
-    return Response(document.content, media_type=document.content_type, headers={"cache-control": "no-store"})

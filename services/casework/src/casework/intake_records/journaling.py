@@ -10,18 +10,23 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework.intake_records import repository
-from casework.intake_records.service import _reach_record
+from casework.intake_records import repository, service
 from casework.models import Document, IntakeRecord, Person
 from shared.auth import User
 
 
 async def reach_record(
-    session: AsyncSession, user: User, record_id: uuid.UUID, action: str, object_type: str
+    session: AsyncSession,
+    user: User,
+    record_id: uuid.UUID,
+    action: str,
+    object_type: str,
+    object_id: uuid.UUID | None = None,
 ) -> tuple[IntakeRecord, Person]:
     """The record and its person if a unit of the caseworker's holds it (NotFound, or
-    a refusal audited, otherwise); the access is audited as `object_type`."""
-    return await _reach_record(session, user, record_id, action, object_type)
+    a refusal audited, otherwise); the access is audited as `object_type` `object_id`
+    (the record's id)."""
+    return await service.reach_record(session, user, record_id, action, object_type, object_id)
 
 
 async def get(session: AsyncSession, record_id: uuid.UUID) -> IntakeRecord | None:

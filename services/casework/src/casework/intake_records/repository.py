@@ -57,6 +57,13 @@ async def any_of(session: AsyncSession, person_id: uuid.UUID) -> bool:
     return bool(await session.scalar(select(exists().where(IntakeRecord.person_id == person_id))))
 
 
+async def any_investigation_of(session: AsyncSession, person_id: uuid.UUID) -> bool:
+    query = exists().where(
+        IntakeRecord.person_id == person_id, IntakeRecord.investigation_started_at.is_not(None)
+    )
+    return bool(await session.scalar(select(query)))
+
+
 def person_ids_in(units: list[str]) -> Select[uuid.UUID]:
     """A subquery: the persons with an intake record in one of `units`."""
     return select(IntakeRecord.person_id).where(IntakeRecord.unit.in_(units))

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from casework.models import Channel, FromWhom, RecordStatus
-from shared.contracts.casework import RecordType
+from casework.models import Channel, CloseReason, FromWhom, InvestigationMethod, RecordStatus
+from shared.contracts.casework import InvestigationType, RecordType
 
 MAX_LSS_SERVICES = 10
 MAX_DOCUMENTS = 1000  # per intake record, in a response
@@ -87,6 +87,11 @@ class IntakeRecordOut(BaseModel):
     note: str
     status: RecordStatus
     created_at: datetime
+    investigation_type: InvestigationType | None = Field(description="Utredning: set once started")
+    investigation_method: InvestigationMethod | None = Field(description="IBIC for elderly care")
+    investigation_started_at: datetime | None
+    closed_at: datetime | None = Field(description="Closed without an investigation")
+    close_reason: CloseReason | None
     documents: list[DocumentOut] = Field(max_length=MAX_DOCUMENTS)
 
 

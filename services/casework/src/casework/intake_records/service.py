@@ -231,6 +231,11 @@ async def _out(session: AsyncSession, records: list[tuple[IntakeRecord, Person]]
             note=r.note,
             status=r.status,
             created_at=r.created_at,
+            investigation_type=r.investigation_type,
+            investigation_method=r.investigation_method,
+            investigation_started_at=r.investigation_started_at,
+            closed_at=r.closed_at,
+            close_reason=r.close_reason,
             documents=[
                 DocumentOut(
                     id=d.id,
@@ -290,15 +295,6 @@ async def records_of_person(session: AsyncSession, user: User, person_id: uuid.U
     person = await person_access.reach_person(session, user, person_id, "list", "intake_record")
     records = [r for r in await repository.for_person(session, person_id) if r.unit in user.units]
     return await _out(session, [(r, person) for r in records])
-
-
-async def get_document(session: AsyncSession, user: User, document_id: uuid.UUID) -> Document:
-    """A document of an intake record in the caseworker's units."""
-    document = await repository.document(session, document_id)
-    if document is None:
-        raise NotFound("There is no such document.")
-    await _reach_record(session, user, document.record_id, "read", "document", document.id)
-    return document
 
 
 async def add_co_caseworker(
@@ -384,8 +380,36 @@ async def units_of(session: AsyncSession, person_id: uuid.UUID) -> set[str]:
 
 
 async def has_record(session: AsyncSession, person_id: uuid.UUID) -> bool:
-    """Whether the person has an intake record (an investigation has started)."""
+    """Whether the person has an intake record (the e-service can be activated)."""
     return await repository.any_of(session, person_id)
+
+
+async def has_investigation(session: AsyncSession, person_id: uuid.UUID) -> bool:
+    """Whether an investigation has started on one of the person's intake records."""
+    return await repository.any_investigation_of(session, person_id)
+
+
+async def reach_record(
+    session: AsyncSession,
+    user: User,
+    record_id: uuid.UUID,
+    action: str,
+    object_type: str = "intake_record",
+    object_id: uuid.UUID | None = None,
+    *,
+    for_update: bool = False,
+) -> tuple[IntakeRecord, Person]:
+    """The record (locked and read afresh `for_update`) and its person, if a unit of
+    the caseworker's holds it (NotFound, or a refusal audited, otherwise); the
+    access is audited as `action` on `object_type` `object_id` (the record's id)."""
+    return await _reach_record(
+        session, user, record_id, action, object_type, object_id, for_update=for_update
+    )
+
+
+async def co_caseworkers(session: AsyncSession, record_id: uuid.UUID) -> list[CoCaseworkerOut]:
+    """The record's co-caseworkers (medhandläggare)."""
+    return [_co_caseworker_out(c) for c in await repository.co_caseworkers_of(session, [record_id])]
 
 
 def person_ids_in(units: list[str]) -> Select[uuid.UUID]:

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_ENTRIES = 1000  # per record, in a response
 
@@ -27,10 +27,12 @@ class JournalDocumentOut(BaseModel):
 
 
 class JournalEntryOut(BaseModel):
-    """A journal entry: link-to (the record), Typ, Avsändare, Rubrik, Datum, the text."""
+    """A journal entry: link-to (the record, and its case if filed under one), Typ,
+    Avsändare, Rubrik, Datum, the text."""
 
     id: uuid.UUID
     record_id: uuid.UUID
+    case_id: uuid.UUID | None = Field(description="The case (ärende) it is filed under, if any")
     message_id: uuid.UUID
     entry_type: str
     sender: str
@@ -49,3 +51,17 @@ class JournalEntryOut(BaseModel):
 class RecordJournalOut(BaseModel):
     record_id: uuid.UUID
     entries: list[JournalEntryOut] = Field(max_length=MAX_ENTRIES)
+
+
+class CaseJournalOut(BaseModel):
+    case_id: uuid.UUID
+    entries: list[JournalEntryOut] = Field(max_length=MAX_ENTRIES)
+
+
+class JournalCaseLink(BaseModel):
+    """File a journal entry under a case of its record (Knyt till ärende), or back under
+    the record alone (null)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: uuid.UUID | None

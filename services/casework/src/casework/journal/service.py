@@ -10,7 +10,12 @@ the audit entries and the answer (MessageJournaled) commit together or not at
 all, so a failed fetch leaves nothing half-written (see `fetch` for which
 failures are retried without limit). One entry per message and record: a
 request for a message already journaled there writes nothing and answers again.
-Caseworkers read the journal through the record's own access rule, audited."""
+Caseworkers read the journal through the record's own access rule, audited.
+
+A caseworker files an entry under one of its record's cases (CW-11: journal
+entries per case); its attachments become documents of that case. Messaging
+journals into the record (its request names no case), so this is a step in
+casework, and moving the entry to another case of the record moves them along."""
 
 from __future__ import annotations
 
@@ -19,11 +24,19 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework.cases import service as cases
 from casework.config import SOURCE
 from casework.intake_records import journaling as intake_records
 from casework.journal import repository
 from casework.journal.fetch import Fetcher
-from casework.journal.schemas import AuthorOut, JournalDocumentOut, JournalEntryOut, RecordJournalOut
+from casework.journal.schemas import (
+    AuthorOut,
+    CaseJournalOut,
+    JournalCaseLink,
+    JournalDocumentOut,
+    JournalEntryOut,
+    RecordJournalOut,
+)
 from casework.journal.settings import fetcher
 from casework.models import Document, JournalEntry
 from casework.persons import service as persons
@@ -33,6 +46,7 @@ from shared.contracts.casework import MessageJournaled
 from shared.contracts.messaging import MessageJournalRequested
 from shared.events import Envelope
 from shared.outbox import add_event
+from shared.problems import Conflict, InvalidInput, NotFound
 
 
 class JournalRequestRefused(Exception):
@@ -143,6 +157,7 @@ def _out(entry: JournalEntry, documents: dict[uuid.UUID, Document]) -> JournalEn
     return JournalEntryOut(
         id=entry.id,
         record_id=entry.record_id,
+        case_id=entry.case_id,
         message_id=entry.message_id,
         entry_type=entry.entry_type,
         sender=entry.sender,
@@ -175,3 +190,36 @@ async def of_record(session: AsyncSession, user: User, record_id: uuid.UUID) -> 
     entries = await repository.of_record(session, record_id)
     documents = await intake_records.documents(session, record_id)
     return RecordJournalOut(record_id=record_id, entries=[_out(e, documents) for e in entries])
+
+
+async def of_case(session: AsyncSession, user: User, case_id: uuid.UUID) -> CaseJournalOut:
+    """The journal entries filed under the case, newest first, under the record's access rule; audited."""
+    case, record, _ = await cases.reach_case(session, user, case_id, "list", "journal_entry")
+    entries = await repository.of_case(session, case.id)
+    documents = await intake_records.documents(session, record.id)
+    return CaseJournalOut(case_id=case.id, entries=[_out(e, documents) for e in entries])
+
+
+async def file_under_case(
+    session: AsyncSession, user: User, entry_id: uuid.UUID, form: JournalCaseLink
+) -> JournalEntryOut:
+    """File the entry, with its attachments, under a case of its record (or under the record alone)."""
+    entry = await repository.get_locked(session, entry_id)
+    if entry is None:
+        raise NotFound("There is no such journal entry.")
+    record, _ = await intake_records.reach_record(
+        session, user, entry.record_id, "update", "journal_entry", entry.id
+    )
+    if form.case_id is not None:
+        case = await cases.get(session, form.case_id)
+        if case is None or case.record_id != record.id:
+            raise InvalidInput("The case is not one of the journal entry's intake record.", field="case_id")
+    documents = await intake_records.documents(session, record.id)
+    filed = [documents[d] for d in entry.document_ids if d in documents]
+    if any(d.write_protected_at is not None and d.case_id != form.case_id for d in filed):
+        raise Conflict("An attachment of this entry is write-protected: it stays filed where it is.")
+    entry.case_id = form.case_id
+    for document in filed:
+        document.case_id = form.case_id
+    await session.flush()
+    return _out(entry, documents)

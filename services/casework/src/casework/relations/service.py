@@ -1,8 +1,8 @@
 """Relations (CW-8) and approved related persons (CW-7).
 
 An approval lets a related person act for the citizen in the e-service inside
-its period. It can be given only once an investigation has started (the person
-has an intake record) and consent is registered; every change goes out as an
+its period. It can be given only once an investigation has started on one of
+the person's intake records (CW-7, IN-7) and consent is registered; every change goes out as an
 event at once, so intake and messaging apply it without restarts or batches."""
 
 from __future__ import annotations
@@ -211,8 +211,11 @@ async def approve(
         raise InvalidInput(
             "The related person must be someone else than the citizen.", field="related_personnummer"
         )
-    if not await intake_records.has_record(session, person.id):
-        raise Conflict("Related persons can be approved only once an investigation has started.")
+    if not await intake_records.has_investigation(session, person.id):
+        raise Conflict(
+            "Related persons can be approved only once an investigation has started "
+            "(POST /intake-records/{id}/investigation)."
+        )
     if any(
         a.related_pnr == str(form.related_personnummer) and _overlaps(a, form.valid_from, valid_to)
         for a in await repository.approvals_of(session, person.id)

@@ -46,8 +46,18 @@ def add_status_change(session: AsyncSession, change: StatusChange) -> None:
 
 
 async def has_status_change(session: AsyncSession, application_id: uuid.UUID, status: str) -> bool:
-    """Whether the application's history already holds a step with this status."""
+    """Whether the application's history already holds a whole-application step with this status."""
     query = select(StatusChange.id).where(
-        StatusChange.application_id == application_id, StatusChange.status == status
+        StatusChange.application_id == application_id,
+        StatusChange.status == status,
+        StatusChange.service_code.is_(None),
+    )
+    return (await session.scalars(query.limit(1))).first() is not None
+
+
+async def has_step_from(session: AsyncSession, application_id: uuid.UUID, source_id: uuid.UUID) -> bool:
+    """Whether the application's history already holds the step reporting `source_id` (a decision)."""
+    query = select(StatusChange.id).where(
+        StatusChange.application_id == application_id, StatusChange.source_id == source_id
     )
     return (await session.scalars(query.limit(1))).first() is not None

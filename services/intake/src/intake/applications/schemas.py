@@ -36,11 +36,17 @@ class ServiceOut(BaseModel):
     code: str
     name: str
     category: str
+    # The service's own status once decided ("Beslut fattat") and when; None before.
+    status: str | None = None
+    status_at: datetime | None = None
 
 
 class StatusChangeOut(BaseModel):
     status: str
     at: datetime
+    # Set on a step of one service (its decision); None on a step of the whole application.
+    service_code: str | None = None
+    service_name: str | None = None
 
 
 class ApplicationOut(BaseModel):

@@ -62,7 +62,7 @@ from messaging.rights import service as rights
 from messaging.settings import service as absence_settings
 from shared import audit
 from shared.auth import User
-from shared.contracts.messaging import MessageDeliveredToEService
+from shared.contracts.messaging import DeliveryKind, MessageDeliveredToEService
 from shared.outbox import add_event
 from shared.pdf import PdfDocument
 from shared.problems import Conflict, InvalidInput, NotAllowed, NotFound
@@ -132,6 +132,7 @@ class Draft:
     reply_to_id: uuid.UUID | None = None
     forwarded_from_id: uuid.UUID | None = None
     keep: bool = False  # a draft (Utkast): stored, not sent
+    kind: DeliveryKind = "message"  # what notify is told lands in the e-service mailbox
 
 
 # ---- who reads -------------------------------------------------------------
@@ -324,7 +325,9 @@ async def _store(session: AsyncSession, reader: Reader, draft: Draft) -> tuple[M
         await repository.add(session, item)
         await audit.record(session, reader.entry("create", message.id, message.person_pnr))
     else:
-        item = await _deliver(session, message, draft.from_box, draft.to_boxes, draft.client, now)
+        item = await _deliver(
+            session, message, draft.from_box, draft.to_boxes, draft.client, now, kind=draft.kind
+        )
         await audit.record(session, reader.entry("send", message.id, message.person_pnr))
     return message, item
 
@@ -337,6 +340,7 @@ async def _deliver(
     client: Mailbox | None,
     now: datetime,
     draft_item: MailboxItem | None = None,
+    kind: DeliveryKind = "message",
 ) -> MailboxItem:
     """Send: the sender's copy in Skickat, one in each recipient's inbox, and the
     e-service delivery announced for notify (ids only)."""
@@ -367,7 +371,11 @@ async def _deliver(
         await add_event(
             session,
             MessageDeliveredToEService(
-                message_id=message.id, mailbox_id=client.id, person_id=client.person_id, delivered_at=now
+                message_id=message.id,
+                mailbox_id=client.id,
+                person_id=client.person_id,
+                kind=kind,
+                delivered_at=now,
             ),
             SOURCE,
         )

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date as Date
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from casework.models import DocumentSource
+from shared.contracts.casework import EServiceDeliveryKind
+
+MAX_TEXT = 20_000  # a written document's text
+MAX_TEMPLATE_FIELDS = 20
+MAX_DOCUMENTS = 1000  # per person, in a response
+
+DocType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+FieldName = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+FieldValue = Annotated[str, StringConstraints(max_length=2000)]
+
+
+class DocumentCreate(BaseModel):
+    """A new written document of the person (Nytt dokument): with `template`, its
+    text (and type and title) come from the template filled with the person's
+    data and `fields`; without, give doc_type, title and text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_id: uuid.UUID | None = Field(default=None, description="Under this intake record's documentation")
+    case_id: uuid.UUID | None = Field(default=None, description="Of this case (ärende); its record implied")
+    template: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        default=None, description="See GET /document-templates"
+    )
+    fields: dict[FieldName, FieldValue] = Field(
+        default_factory=dict, max_length=MAX_TEMPLATE_FIELDS, description="The template's own fields"
+    )
+    doc_type: DocType | None = Field(default=None, description="Dokumenttyp; the template's by default")
+    title: Title | None = Field(default=None, description="Rubrik; the template's by default")
+    date: Date | None = Field(default=None, description="Datum; today by default")
+    text: Text | None = Field(default=None, description="Text; from the template with `template`")
+
+
+class DocumentUpdate(BaseModel):
+    """Change a document that is not write-protected: a field left out stays."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    doc_type: DocType | None = None
+    title: Title | None = None
+    date: Date | None = None
+    text: Text | None = Field(default=None, description="Only a written document has a text")
+
+
+class DeliveryOut(BaseModel):
+    """The document's delivery to the person's e-service mailbox."""
+
+    delivery_id: uuid.UUID
+    kind: EServiceDeliveryKind
+    status: Literal["requested", "delivered"]
+    requested_at: datetime
+    requested_by: str
+    delivered_at: datetime | None
+    message_id: uuid.UUID | None = Field(description="The message in the e-service mailbox")
+
+
+class DocumentOut(BaseModel):
+    id: uuid.UUID
+    person_id: uuid.UUID
+    record_id: uuid.UUID | None
+    case_id: uuid.UUID | None
+    doc_type: str
+    title: str
+    date: Date
+    text: str | None
+    source: DocumentSource
+    content_type: str
+    has_file: bool = Field(description="False: a written document whose PDF is rendered on demand")
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime | None
+    write_protected: bool
+    write_protected_at: datetime | None
+    write_protected_by: str | None
+    delivery: DeliveryOut | None
+
+
+class SendToEService(BaseModel):
+    """Skapa PDF och skicka till e-tjänsten: the message the PDF goes with."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
+        Field(default=None, description="Ämne; the document's title by default")
+    )
+    text: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)] | None = Field(
+        default=None, description="The message's text; a short note naming the document by default"
+    )
+
+
+class TemplateFieldOut(BaseModel):
+    name: str
+    label: str
+    kind: Literal["text", "date", "time"]
+
+
+class TemplateOut(BaseModel):
+    name: str
+    doc_type: str
+    title: str
+    fields: list[TemplateFieldOut]

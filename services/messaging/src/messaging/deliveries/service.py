@@ -1,0 +1,163 @@
+"""Deliveries to the e-service (CW-9, MS-10): casework asks messaging to deliver a
+decision letter or a document into the citizen's e-service mailbox
+(EServiceDeliveryRequested); messaging fetches the PDF from casework through
+the request's capability URL (shared.capability_fetch: streamed into the
+attachment store, its size and SHA-256 checked), sends it as a message from the
+caseworker's personal mailbox (created if they never used messaging) to the
+citizen's e-service mailbox, announces it to notify (MessageDeliveredToEService
+with the request's kind) and answers casework (EServiceDeliveryDone).
+
+The handler runs in the inbox consumer's transaction: the attachment, the
+message, the delivery row, the audit entries and both events commit together or
+not at all. A fetch that fails for the infrastructure (casework away, the
+stream cut short) pauses the partition and is retried without limit; a refused
+fetch (the link spent, not the announced file) is retried a few times and then
+dead-lettered. Each delivery is delivered once: a replayed request creates no
+second message, it only answers again.
+
+Casework checked that the person's message function is on. When messaging's
+projection of it (EServiceSettingsChanged, on another topic) has not caught up
+with what casework saw, the request waits (`ProjectionBehind`, retried like an
+infrastructure failure) up to PROJECTION_GRACE after it was made; when the
+function was turned off after the request (or the settings never came), the
+delivery is recorded as refused and nothing is answered: the caseworker sees the
+document not delivered and sends it by post."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from messaging.attachments import service as attachments
+from messaging.config import SOURCE
+from messaging.deliveries import repository
+from messaging.deliveries.models import DeliveryStatus, EServiceDelivery
+from messaging.deliveries.settings import DeliveriesConfig, config
+from messaging.mailboxes import service as mailboxes
+from messaging.messages import delivering as messages
+from shared import audit
+from shared.auth import Role, User
+from shared.capability_fetch import Announced
+from shared.contracts.casework import EServiceDeliveryRequested
+from shared.contracts.messaging import EServiceDeliveryDone
+from shared.events import Envelope
+from shared.outbox import add_event
+from shared.problems import Conflict
+
+# How long a request waits for the e-service settings casework acted on to reach
+# messaging (another topic) before it is refused: a while, never for ever.
+PROJECTION_GRACE = timedelta(minutes=10)
+
+
+class ProjectionBehind(ConnectionError):
+    """Messaging has not yet applied the e-service settings casework acted on: try
+    again later (a ConnectionError, so the inbox pauses instead of dead-lettering)."""
+
+
+async def on_delivery_requested(
+    session: AsyncSession, event: EServiceDeliveryRequested, envelope: Envelope
+) -> None:
+    """The consumer's handler: deliver with the configured fetcher."""
+    await deliver(session, event, envelope, config())
+
+
+def _sender(event: EServiceDeliveryRequested) -> User:
+    """The caseworker the message is from, as the request names them."""
+    return User(
+        sub=event.caseworker_id,
+        name=event.caseworker_name,
+        roles=frozenset({Role.CASEWORKER}),
+        units=(event.unit,),
+    )
+
+
+async def _refuse(
+    session: AsyncSession, event: EServiceDeliveryRequested, envelope: Envelope, pnr: str | None, reason: str
+) -> EServiceDelivery:
+    row = EServiceDelivery(
+        delivery_id=event.delivery_id,
+        kind=event.kind,
+        document_id=event.file.document_id,
+        record_id=event.record_id,
+        person_id=event.person_id,
+        caseworker_id=event.caseworker_id,
+        status=DeliveryStatus.REFUSED,
+        reason=reason,
+        requested_at=event.requested_at,
+        handled_at=datetime.now(UTC),
+    )
+    await repository.add(session, row)
+    entry = audit.from_event(envelope, "deliver", "e_service_mailbox", event.person_id, pnr)
+    await audit.record(
+        session, audit.AuditEntry(**{**entry.__dict__, "outcome": "refused", "reason": reason})
+    )
+    return row
+
+
+async def deliver(
+    session: AsyncSession, event: EServiceDeliveryRequested, envelope: Envelope, settings: DeliveriesConfig
+) -> EServiceDelivery:
+    """Deliver the PDF as a message into the person's e-service mailbox, once; the delivery."""
+    existing = await repository.get(session, event.delivery_id)
+    if existing is not None:
+        if existing.status == DeliveryStatus.DELIVERED:
+            await _answer(session, existing)
+        return existing
+    person = await mailboxes.e_service_person(session, event.person_id)
+    if person is None or (not person.messages_enabled and person.changed_at < event.requested_at):
+        if datetime.now(UTC) - event.requested_at < PROJECTION_GRACE:
+            raise ProjectionBehind("the person's e-service settings have not reached messaging yet")
+        # Waiting longer would hold up every other event of the partition.
+        return await _refuse(
+            session, event, envelope, person.pnr if person else None, "the e-service settings never arrived"
+        )
+    try:
+        citizen, person = await mailboxes.active_citizen(session, event.person_id)
+    except Conflict:
+        return await _refuse(
+            session, event, envelope, person.pnr, "the message function was turned off after the request"
+        )
+    sender = _sender(event)
+    file = event.file
+    async with settings.fetcher.open(Announced(file.document_id, file.url, file.size, file.sha256)) as pieces:
+        uploaded = await attachments.upload(
+            session, sender, file.filename, file.content_type, pieces, settings.limits
+        )
+    message = await messages.send_to_e_service(
+        session, sender, citizen, person, event.message_subject, event.message_text, [uploaded.id], event.kind
+    )
+    row = EServiceDelivery(
+        delivery_id=event.delivery_id,
+        kind=event.kind,
+        document_id=file.document_id,
+        record_id=event.record_id,
+        person_id=event.person_id,
+        caseworker_id=event.caseworker_id,
+        status=DeliveryStatus.DELIVERED,
+        message_id=message.id,
+        mailbox_id=citizen.id,
+        requested_at=event.requested_at,
+        handled_at=message.sent_at or datetime.now(UTC),
+    )
+    await repository.add(session, row)
+    await audit.record(session, audit.from_event(envelope, "deliver", "message", message.id, person.pnr))
+    await _answer(session, row)
+    return row
+
+
+async def _answer(session: AsyncSession, delivery: EServiceDelivery) -> None:
+    """EServiceDeliveryDone: the message is in the mailbox (delivered now, or before)."""
+    assert delivery.message_id is not None and delivery.mailbox_id is not None  # delivered
+    await add_event(
+        session,
+        EServiceDeliveryDone(
+            delivery_id=delivery.delivery_id,
+            document_id=delivery.document_id,
+            message_id=delivery.message_id,
+            mailbox_id=delivery.mailbox_id,
+            person_id=delivery.person_id,
+            delivered_at=delivery.handled_at,
+        ),
+        SOURCE,
+    )
