@@ -339,3 +339,55 @@ class EServiceDeliveryRequested(Event):
     message_text: str = Field(max_length=10_000)  # PD: the message's text, plain
     file: DeliveryFile
     requested_at: datetime
+
+
+# ---- Orders to providers (CW-13; journey 9) ------------------------------------
+
+ORDERS_TOPIC = "casework.orders.v1"  # key: the order id
+MAX_ORDER_DOCUMENTS = 10
+
+
+class OrderedClient(BaseModel):
+    """Who the order is for, as the provider needs them to carry it out. A person
+    with protected identity has no address here, ever (`address` None)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    person_id: uuid.UUID
+    pnr: Personnummer  # PD
+    name: str = Field(max_length=200)  # PD
+    kundnummer: str = Field(max_length=20)
+    address: str | None = Field(default=None, max_length=300)  # PD; None for protected identity
+    phone: str | None = Field(default=None, max_length=20)  # PD
+    protected_identity: bool
+
+
+class OrderPlaced(Event):
+    """A caseworker ordered a granted service (from a signed decision) from a
+    provider unit (beställning, CW-13): the provider sees it under "Ej bekräftade
+    beställningar". Carries the intake note and the documents the caseworker
+    picked, each as a capability URL on casework (never the files themselves).
+    Personal data in the JSON value only; keyed by the order."""
+
+    ce_type = "se.omsorg.casework.order.placed.v1"
+    topic = ORDERS_TOPIC
+    key_field = "order_id"
+
+    order_id: uuid.UUID
+    decision_id: uuid.UUID
+    case_id: uuid.UUID
+    record_id: uuid.UUID
+    provider_id: uuid.UUID
+    unit: str = Field(max_length=100)  # the provider unit's code, as provider tokens carry it
+    client: OrderedClient
+    service_code: str = Field(max_length=60)
+    service_name: str = Field(max_length=200)
+    extent: str | None = Field(default=None, max_length=500)  # the decision's omfattning
+    period_from: date | None
+    period_to: date | None
+    note: str = Field(max_length=10_000)  # PD: the intake note (aktualiseringens anteckning)
+    documents: list[DeliveryFile] = Field(default_factory=list, max_length=MAX_ORDER_DOCUMENTS)
+    caseworker_id: str = Field(max_length=200)
+    caseworker_name: str = Field(max_length=200)  # PD (staff)
+    caseworker_unit: str = Field(max_length=100)
+    placed_at: datetime
