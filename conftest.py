@@ -195,6 +195,59 @@ def service_database_url(infra: Infrastructure, service: str) -> str:
     )
 
 
+# ---- DB-backed service tests (services/*/tests/conftest.py use these) ----------
+
+
+@contextlib.asynccontextmanager
+async def rolled_back_session(engine: Any) -> AsyncIterator[Any]:
+    """A session in a transaction rolled back afterwards: nothing it writes stays.
+    Like a request's session it collects refusals (shared.audit), and services
+    flush, so what they wrote is visible to the test's own queries. Run a call
+    that should fail in `session.begin_nested()`."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from shared import audit
+
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        async with AsyncSession(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as session:
+            audit.collect_refusals(session)
+            yield session
+        await transaction.rollback()
+
+
+async def audit_entries(session: Any, subject_pnr: str) -> list[dict[str, Any]]:
+    """The audit entries about one person, oldest first, the refusals collected so far included."""
+    from sqlalchemy import text
+
+    from shared import audit
+
+    await audit.write_refusals(session)
+    audit.collect_refusals(session)  # written now: start collecting anew
+    rows = await session.execute(
+        text("""
+        SELECT actor, actor_role, action, object_type, object_id, outcome FROM audit_log
+        WHERE subject_pnr = :pnr ORDER BY id"""),
+        {"pnr": subject_pnr},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def outbox_events(session: Any, ce_type: str, key: str) -> list[dict[str, Any]]:
+    """The events of a type with a Kafka key queued in this session, oldest first, as JSON."""
+    from sqlalchemy import text
+
+    rows = await session.scalars(
+        text("""
+        SELECT convert_from(payload, 'UTF8')::jsonb FROM outbox
+        WHERE key = :key AND headers->>'ce_type' = :ce_type ORDER BY id"""),
+        {"key": key, "ce_type": ce_type},
+    )
+    return list(rows)
+
+
 @pytest.fixture(scope="session")
 def stack(infrastructure: Infrastructure) -> Iterator[Stack]:
     # Starts what is missing and leaves it running: another test session may be

@@ -16,10 +16,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from shared import audit
 from shared.auth import User
 from shared.db import make_engine
 from shared.events import Envelope, Event
@@ -51,17 +49,12 @@ async def intake_engine(intake_database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def session(intake_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """A session whose work is rolled back after the test: nothing stays. Like a
-    request's session it collects refusals (see `refusals`); services flush, so
-    what they wrote is visible to the test's own queries."""
-    async with intake_engine.connect() as conn:
-        transaction = await conn.begin()
-        async with AsyncSession(
-            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-        ) as session:
-            audit.collect_refusals(session)
-            yield session
-        await transaction.rollback()
+    """A session whose work is rolled back after the test (the root conftest's
+    `rolled_back_session`): nothing stays; it collects refusals like a request's."""
+    from conftest import rolled_back_session
+
+    async with rolled_back_session(intake_engine) as session:
+        yield session
 
 
 CitizenFactory = Callable[..., User]
@@ -104,17 +97,10 @@ def make_envelope() -> EnvelopeFactory:
 @pytest.fixture
 def audit_log(session: AsyncSession) -> AuditLog:
     """The audit entries about one person, oldest first, the refusals collected so far included."""
+    from conftest import audit_entries
 
     async def entries(subject_pnr: str) -> list[dict[str, Any]]:
-        await audit.write_refusals(session)
-        audit.collect_refusals(session)  # written now: start collecting anew
-        rows = await session.execute(
-            text("""
-            SELECT actor, actor_role, action, object_type, object_id, outcome FROM audit_log
-            WHERE subject_pnr = :pnr ORDER BY id"""),
-            {"pnr": subject_pnr},
-        )
-        return [dict(r._mapping) for r in rows]
+        return await audit_entries(session, subject_pnr)
 
     return entries
 
@@ -122,14 +108,9 @@ def audit_log(session: AsyncSession) -> AuditLog:
 @pytest.fixture
 def outbox(session: AsyncSession) -> Outbox:
     """The events of a type with a Kafka key queued in this test, oldest first, as JSON."""
+    from conftest import outbox_events
 
     async def events(ce_type: str, key: str) -> list[dict[str, Any]]:
-        rows = await session.scalars(
-            text("""
-            SELECT convert_from(payload, 'UTF8')::jsonb FROM outbox
-            WHERE key = :key AND headers->>'ce_type' = :ce_type ORDER BY id"""),
-            {"key": key, "ce_type": ce_type},
-        )
-        return list(rows)
+        return await outbox_events(session, ce_type, key)
 
     return events

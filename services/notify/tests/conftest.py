@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from notify.alerts import repository
@@ -28,7 +28,6 @@ from notify.alerts import service as alerts
 from notify.config import Settings
 from notify.models import Alert, AlertHistory, AlertStatus, AlertTrigger
 from notify.recipients import service as recipients
-from shared import audit
 from shared.auth import User
 from shared.contracts.casework import (
     AlertAddress,
@@ -72,16 +71,12 @@ async def notify_engine(notify_database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def session(notify_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """A session whose work is rolled back after the test: nothing stays. Like a
-    request's session it collects refusals (see `audit_log`)."""
-    async with notify_engine.connect() as conn:
-        transaction = await conn.begin()
-        async with AsyncSession(
-            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-        ) as session:
-            audit.collect_refusals(session)
-            yield session
-        await transaction.rollback()
+    """A session whose work is rolled back after the test (the root conftest's
+    `rolled_back_session`): nothing stays; it collects refusals like a request's."""
+    from conftest import rolled_back_session
+
+    async with rolled_back_session(notify_engine) as session:
+        yield session
 
 
 def new_personnummer() -> str:
@@ -402,17 +397,10 @@ def world(
 @pytest.fixture
 def audit_log(session: AsyncSession) -> AuditLog:
     """The audit entries about one person, oldest first, the refusals collected so far included."""
+    from conftest import audit_entries
 
     async def entries(subject_pnr: str) -> list[dict[str, Any]]:
-        await audit.write_refusals(session)
-        audit.collect_refusals(session)  # written now: start collecting anew
-        rows = await session.execute(
-            text("""
-            SELECT actor, actor_role, action, object_type, object_id, outcome FROM audit_log
-            WHERE subject_pnr = :pnr ORDER BY id"""),
-            {"pnr": subject_pnr},
-        )
-        return [dict(r._mapping) for r in rows]
+        return await audit_entries(session, subject_pnr)
 
     return entries
 
@@ -420,14 +408,9 @@ def audit_log(session: AsyncSession) -> AuditLog:
 @pytest.fixture
 def outbox(session: AsyncSession) -> Outbox:
     """The events of a type with a Kafka key queued in this test, oldest first, as JSON."""
+    from conftest import outbox_events
 
     async def events(ce_type: str, key: str) -> list[dict[str, Any]]:
-        rows = await session.scalars(
-            text("""
-            SELECT convert_from(payload, 'UTF8')::jsonb FROM outbox
-            WHERE key = :key AND headers->>'ce_type' = :ce_type ORDER BY id"""),
-            {"key": key, "ce_type": ce_type},
-        )
-        return list(rows)
+        return await outbox_events(session, ce_type, key)
 
     return events
