@@ -1,6 +1,10 @@
 """Print a development token for a role: `make token ROLE=caseworker`.
 
-Example identities per role; override with PNR=, NAME=, UNITS=a,b, PROVIDER_ID=.
+Example identities per role; override with SUB=, PNR=, NAME=, UNITS=a,b, PROVIDER_ID=.
+Provider staff (ROLE=provider, ROLE=provider_manager) get in only as active users
+of a registered provider: pass its id and unit codes, e.g.
+`make token ROLE=provider_manager SUB=mgr-1 PROVIDER_ID=<id from POST /providers> UNITS=hemtjanst-norr`
+(docs/provider.md).
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ import urllib.request
 
 ISSUER = os.environ.get("OMSORG_ISSUER_URL", "http://127.0.0.1:8100")
 
+# Provider ids are UUIDs (provider's POST /providers makes them): override with PROVIDER_ID=.
+EXAMPLE_PROVIDER_ID = "00000000-0000-4000-8000-000000000001"
+
 EXAMPLES: dict[str, dict[str, object]] = {
     "citizen": {"sub": "citizen-1", "name": "Tolvan Tolvansson", "pnr": "191212121212"},
     "caseworker": {"sub": "caseworker-1", "name": "Marita Aronsson", "units": ["testenhet"]},
@@ -20,9 +27,16 @@ EXAMPLES: dict[str, dict[str, object]] = {
     "provider": {
         "sub": "provider-1",
         "name": "Ulla Utförare",
-        "provider_id": "omsorg-ab",
+        "provider_id": EXAMPLE_PROVIDER_ID,
         "units": ["hemtjanst-norr"],
     },
+    "provider_manager": {
+        "sub": "provider-manager-1",
+        "name": "Maja Chef",
+        "provider_id": EXAMPLE_PROVIDER_ID,
+        "units": ["hemtjanst-norr"],
+    },
+    "admin": {"sub": "admin-1", "name": "Åsa Admin", "units": ["kommunen"]},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -25,3 +26,14 @@ def test_every_service_gets_log_review_health_and_its_api_docs(
     paths = app.openapi()["paths"]
     assert {"/access-log/search", "/health/live", "/health/ready", "/asyncapi.json"} <= set(paths)
     assert "log review" in paths["/access-log/search"]["post"]["tags"]
+
+
+def test_request_urls_of_the_http_client_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    # A capability URL (a document link between services) carries its token in
+    # the query: httpx logs every request URL at INFO unless told otherwise.
+    from shared.service_app import configure_logging
+
+    configure_logging()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("httpx").info("HTTP Request: GET http://casework/order-fetch/x?token=secret")
+    assert "secret" not in caplog.text

@@ -151,3 +151,115 @@ def events_of(session: AsyncSession) -> Callable[[uuid.UUID], Awaitable[list[str
         return list(await session.scalars(_EVENTS, {"key": str(key)}))
 
     return types
+
+
+# ---- orders and fees (issue 10): a granted service and a provider unit to order from ----
+
+PROVIDER_SOURCE = "/omsorg/provider"
+
+
+@pytest.fixture
+def provider_envelope() -> Callable[[Event], Envelope]:
+    """The CloudEvents attributes a consumer hands the handler with an event from provider."""
+    return lambda event: Envelope(uuid.uuid4(), event.ce_type, PROVIDER_SOURCE, datetime.now(UTC))
+
+
+@pytest.fixture
+def provider_unit(
+    session: AsyncSession, provider_envelope: Callable[[Event], Envelope]
+) -> Callable[..., Awaitable[tuple[uuid.UUID, str]]]:
+    """Make a provider and one of its units known to casework, as provider's events
+    announce them: (provider id, unit code)."""
+    from casework.providers import service as providers
+    from shared.contracts.provider import ProviderRegistered, ProviderUnitAdded
+
+    async def make(name: str = "Omsorgsbolaget AB", kind: str = "lov") -> tuple[uuid.UUID, str]:
+        provider_id, code = uuid.uuid4(), f"unit-{uuid.uuid4().hex[:8]}"
+        now = datetime.now(UTC)
+        registered = ProviderRegistered.model_validate(
+            {
+                "provider_id": provider_id,
+                "name": name,
+                "organisation_number": "5566778899",
+                "kind": kind,
+                "registered_at": now,
+            }
+        )
+        await providers.on_provider_registered(session, registered, provider_envelope(registered))
+        added = ProviderUnitAdded(provider_id=provider_id, unit=code, name=f"{name} Norr", added_at=now)
+        await providers.on_unit_added(session, added, provider_envelope(added))
+        return provider_id, code
+
+    return make
+
+
+@pytest.fixture
+def granted_decision(session: AsyncSession, new_pnr: Callable[[], str]) -> Callable[..., Awaitable[Any]]:
+    """Make a person with an intake record (its note given) in `user`'s first unit,
+    under investigation, a case for särskilt boende and a signed decision on it
+    (`outcome`, a grant for a year by default); `person` sets the person's columns.
+    Returns the signed decision (decisions.schemas.DecisionOut)."""
+    from datetime import timedelta
+
+    from casework.cases import service as cases
+    from casework.cases.schemas import CaseCreate, InvestigationStart
+    from casework.config import TIME_ZONE
+    from casework.decisions import service as decisions
+    from casework.decisions.letter import Letterhead
+    from casework.decisions.schemas import DecisionCreate
+
+    async def make(
+        user: User, *, outcome: str = "Beviljad", note: str = "Behöver stöd dygnet runt.", **person: Any
+    ) -> Any:
+        created = Person(id=uuid.uuid4(), pnr=new_pnr(), name="Annika Test", **person)
+        session.add(created)
+        await session.flush()
+        record = IntakeRecord(
+            id=uuid.uuid4(),
+            person_id=created.id,
+            record_type="Ansökan SoL",
+            lss_services=[],
+            caseworker_id=user.sub,
+            caseworker_name=user.name,
+            unit=user.units[0],
+            from_whom="Den enskilde",
+            channel="Telefon",
+            note=note,
+            status=RecordStatus.NEW,
+            created_by=user.sub,
+            created_at=datetime.now(UTC),
+        )
+        session.add(record)
+        await session.flush()
+        await cases.start_investigation(session, user, record.id, InvestigationStart())
+        case = await cases.create_case(
+            session,
+            user,
+            record.id,
+            CaseCreate.model_validate(
+                {
+                    "service_code": "sarskilt_boende",
+                    "service_name": "Särskilt boende",
+                    "legal_basis": "SoL 4 kap. 1 §",
+                }
+            ),
+        )
+        today = datetime.now(TIME_ZONE).date()
+        grant = {
+            "period_from": today.isoformat(),
+            "period_to": (today + timedelta(days=364)).isoformat(),
+            "extent": "Boende med omsorg dygnet runt",
+        }
+        draft = await decisions.create_decision(
+            session,
+            user,
+            case.id,
+            DecisionCreate.model_validate(
+                {"outcome": outcome, "text": "Ditt behov kan inte tillgodoses i hemmet."}
+                | (grant if outcome != "Avslag" else {})
+            ),
+        )
+        letterhead = Letterhead("Testby kommun", ("Socialtjänsten", "Box 7", "999 99 Testby"))
+        return await decisions.sign_decision(session, user, draft.id, letterhead)
+
+    return make

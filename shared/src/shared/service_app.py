@@ -31,6 +31,7 @@ from shared.health import router as health_router
 from shared.http_limits import install_body_size_limit
 from shared.inbox import InboxConsumer
 from shared.kafka_security import broker_security, client_kwargs
+from shared.openapi import install_openapi
 from shared.outbox import OutboxRelay, Retention
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
@@ -70,6 +71,10 @@ def migrations_head(service_dir: Path) -> str | None:
 
 def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # httpx logs every request's URL at INFO: a capability URL's token (a document
+    # link between services) must never reach a log.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def create_service_app(spec: ServiceSpec) -> FastAPI:
@@ -149,6 +154,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
 
     app = FastAPI(title=spec.title, description=spec.description, lifespan=lifespan)
     install_problem_handlers(app)
+    install_openapi(app)
     install_body_size_limit(app, settings.max_body_bytes, settings.max_body_bytes_by_route)
     install_metrics_middleware(app)
     app.include_router(health_router)

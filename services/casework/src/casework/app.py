@@ -1,4 +1,5 @@
-"""Casework: persons, intake records, relations and approvals — and the shared e-application inbox."""
+"""Casework: persons, intake records, relations and approvals, cases, decisions and documents,
+orders to providers and fees — and the shared e-application inbox."""
 
 from pathlib import Path
 
@@ -8,9 +9,12 @@ from casework.consumers import subscribe
 from casework.decisions.endpoints import router as decisions_router
 from casework.documents.endpoints import router as documents_router
 from casework.e_applications.endpoints import router as e_applications_router
+from casework.fees.endpoints import router as fees_router
 from casework.intake_records.endpoints import router as intake_records_router
 from casework.journal.endpoints import router as journal_router
+from casework.orders.endpoints import router as orders_router
 from casework.persons.endpoints import router as persons_router
+from casework.providers.endpoints import router as providers_router
 from casework.relations.endpoints import router as relations_router
 from casework.staff.endpoints import router as staff_router
 from shared.contracts import casework as events
@@ -34,6 +38,9 @@ app = create_service_app(
             journal_router,
             cases_router,
             decisions_router,
+            providers_router,
+            orders_router,
+            fees_router,
         ],
         publishes=[
             events.ApplicationLinked,
@@ -49,6 +56,7 @@ app = create_service_app(
             events.IntakeRecordClosed,
             events.DecisionMade,
             events.EServiceDeliveryRequested,
+            events.OrderPlaced,
         ],
         subscribe=subscribe,
     )

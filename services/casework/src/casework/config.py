@@ -37,3 +37,10 @@ class Settings(ServiceSettings):
     e_service_fetch_key_file: Path = Path(".run/casework/e-service-fetch.key")
     # How long a capability URL works: 14 days, longer than the topic keeps the request (7).
     e_service_fetch_ttl_hours: float = 14 * 24.0
+
+    # ---- Orders to providers (casework.orders) ----
+    # How long an order's document links work (`<public url>/order-fetch/<document id>`,
+    # signed with the same key, for another purpose): the provider opens the order
+    # whenever it needs to while the execution runs, so two years; a link is spent
+    # anyway once the execution has ended.
+    order_fetch_ttl_days: float = 730.0

@@ -1,16 +1,16 @@
 """Messaging's subscriptions to casework: who has the message function on, who
 handles whom (caseworkers and co-caseworkers), and who may act for whom;
 which messages casework journaled; and the decision letters and documents to
-deliver into citizens' e-service mailboxes.
-
-Provider-unit assignments (rights.record_provider_assignment) will be fed from
-`casework.orders.v1` once orders exist; no subscription to it yet."""
+deliver into citizens' e-service mailboxes. From provider: which provider unit
+carries out an order for which client, from the execution date through its end
+(the provider staff's right to write to the client, MS-3)."""
 
 from messaging.deliveries import service as deliveries
 from messaging.journal import service as journal
 from messaging.mailboxes import service as mailboxes
 from messaging.rights import service as rights
 from shared.contracts import casework as cw
+from shared.contracts import provider
 from shared.inbox import InboxConsumer
 
 
@@ -35,3 +35,10 @@ def subscribe(consumer: InboxConsumer) -> None:
         },
     )
     consumer.subscribe(cw.JOURNAL_TOPIC, {cw.MessageJournaled: journal.on_message_journaled})
+    consumer.subscribe(
+        provider.ORDERS_TOPIC,
+        {
+            provider.ExecutionStarted: rights.on_execution_started,
+            provider.ExecutionEnded: rights.on_execution_ended,
+        },
+    )

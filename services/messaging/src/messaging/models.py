@@ -134,10 +134,10 @@ class CaseworkerAssignment(Base):
 
 class ProviderAssignment(Base):
     """A provider unit's assignment (uppdrag) for a client: its staff may write to
-    the client (MS-3, "Mottagartyp: Medborgare"). A projection of casework's
-    orders, keyed by the order: fed by `casework.orders.v1` (OrderPlaced, and the
-    provider's ExecutionEnded) once orders exist; until then nothing writes it and
-    provider staff may write to no citizen."""
+    the client (MS-3, "Mottagartyp: Medborgare") from the execution date through
+    the end date. A projection of provider's executions (`provider.orders.v1`),
+    keyed by the order: ExecutionStarted (version 1) sets `valid_from`,
+    ExecutionEnded (version 2) `valid_to` and `ended_at`."""
 
     __tablename__ = "provider_assignments"
 
@@ -147,15 +147,14 @@ class ProviderAssignment(Base):
     unit: Mapped[str] = mapped_column(String(100))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)  # open-ended while running
+    # When the provider ended the execution; the end date (valid_to) may lie ahead,
+    # and until then its staff still serve the client.
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def active_on(self, day: date) -> bool:
-        return (
-            self.ended_at is None
-            and self.valid_from <= day
-            and (self.valid_to is None or day <= self.valid_to)
-        )
+        """Whether the execution runs on `day`: from its execution date through its end date."""
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
 class Representation(Base):

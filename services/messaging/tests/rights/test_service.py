@@ -77,14 +77,15 @@ async def test_provider_staff_may_write_to_clients_of_their_units_running_assign
     assert not await service.may_write(session, other_unit, person.person_id)
     assert not await service.may_write(session, other_provider, person.person_id)
 
+    # Ended yesterday: from today on its staff may no longer write.
     ended = await service.record_provider_assignment(
         session,
         order_id=order,
         person_id=person.person_id,
         provider_id="p-1",
         unit="hemtjanst-norr",
-        valid_from=today,
-        valid_to=today,
+        valid_from=today - timedelta(days=7),
+        valid_to=today - timedelta(days=1),
         ended_at=datetime.now(UTC),
         version=2,
     )

@@ -107,6 +107,16 @@ def _in_force(signed: list[Decision]) -> Decision | None:
     return next((d for d in reversed(signed) if d.id not in corrected), None)
 
 
+async def by_id(session: AsyncSession, decision_id: uuid.UUID) -> Decision | None:
+    """A decision by id (no access check: for a module that then reaches its case)."""
+    return await repository.get(session, decision_id)
+
+
+async def in_force(session: AsyncSession, case_id: uuid.UUID) -> Decision | None:
+    """The case's signed decision in force, if any (no access check: as `by_id`)."""
+    return _in_force(await repository.signed_of_case(session, case_id))
+
+
 async def _check_correction(session: AsyncSession, case: Case, corrects: uuid.UUID | None) -> Decision | None:
     """The decision `corrects` names, which must be the case's decision in force;
     with none in force yet there is nothing to correct. Returns the corrected one."""

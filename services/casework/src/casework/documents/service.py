@@ -184,6 +184,29 @@ async def _one(session: AsyncSession, document: Document) -> DocumentOut:
     return (await _out(session, [document]))[0]
 
 
+# ---- for other modules (orders) -------------------------------------------------
+
+
+async def reach_document(
+    session: AsyncSession, user: User, document_id: uuid.UUID, action: str
+) -> tuple[Document, Person]:
+    """The document (without its file) and its person, if the caseworker may reach
+    it under the documents' rule; audited as `action` on the document."""
+    return await _reach(session, user, document_id, action)
+
+
+async def by_id(session: AsyncSession, document_id: uuid.UUID) -> Document | None:
+    """A document without its file (no access check: for a capability's holder)."""
+    return await repository.get(session, document_id)
+
+
+async def pdf_of(session: AsyncSession, document: Document) -> bytes | None:
+    """The document's PDF, if its file is one (a written document has it once write-protected)."""
+    if document.content_type != PDF:
+        return None
+    return await repository.content(session, document.id)
+
+
 # ---- templates ------------------------------------------------------------------
 
 
@@ -510,10 +533,16 @@ async def e_service_fetch(
         raise await audit.refuse(
             session, refused, NotAllowed("The document is delivered: the link is spent.")
         )
+    return await disclose_pdf(session, document, refused)  # allowed: a disclosure to messaging
+
+
+async def disclose_pdf(session: AsyncSession, document: Document, entry: audit.AuditEntry) -> Response:
+    """The document's PDF for the holder of a capability the caller verified (messaging's
+    delivery, a provider's order), recorded as `entry`: an allowed disclosure."""
     content = await repository.content(session, document.id)
-    if content is None:
-        raise NotFound("The document has no file.")
-    await audit.record(session, refused)  # allowed: a disclosure to messaging
+    if content is None or document.content_type != PDF:
+        raise NotFound("The document has no PDF.")
+    await audit.record(session, entry)
     return Response(
         content,
         media_type=PDF,

@@ -86,14 +86,25 @@ async def an_assignment_of_record(session: AsyncSession, record_id: uuid.UUID) -
     return await session.scalar(query)
 
 
-async def apply_provider_assignment(session: AsyncSession, row: Mapping[str, Any]) -> bool:
+async def apply_provider_assignment(
+    session: AsyncSession, row: Mapping[str, Any], *, keep_valid_from: bool = False
+) -> bool:
+    """Record the assignment's newer facts (a higher version); True if the row changed.
+    `keep_valid_from`: an existing row keeps its start (an end knows no start)."""
     return await projection.upsert(
         session,
         ProviderAssignment,
         row,
         key=["order_id"],
         when=projection.newer_version(ProviderAssignment),
+        update=[c for c in row if c != "valid_from"] if keep_valid_from else None,
     )
+
+
+async def set_provider_assignment_start(session: AsyncSession, row: Mapping[str, Any]) -> bool:
+    """Set the assignment's start (`valid_from`) whatever its version: the execution
+    date never changes, so a start that arrives after the end is still right."""
+    return await projection.upsert(session, ProviderAssignment, row, key=["order_id"], update=["valid_from"])
 
 
 async def provider_assignments_of(

@@ -5,8 +5,9 @@
   co-caseworker version) may send to the person's e-service; a removed
   co-caseworker is refused from their next request on;
 - provider staff may send to a client their own unit has a running assignment
-  for (ProviderAssignment; fed by order events once orders exist, see
-  `record_provider_assignment`);
+  for (ProviderAssignment, from provider's ExecutionStarted and ExecutionEnded:
+  from the execution date through the end date, both included), and only staff
+  of that provider and unit;
 - an approved related person reads and writes in the citizen's e-service only
   inside the approval period, checked on every request against today's date in
   Sweden; a revocation is final (RelatedPersonApproved/Changed/Revoked).
@@ -22,6 +23,7 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from messaging.config import TIME_ZONE
+from messaging.mailboxes import service as mailboxes
 from messaging.models import AssignmentRole, CaseworkerAssignment, Representation
 from messaging.people import staff_role
 from messaging.rights import repository
@@ -35,6 +37,7 @@ from shared.contracts.casework import (
     RelatedPersonApprovalRevoked,
     RelatedPersonApproved,
 )
+from shared.contracts.provider import ExecutionEnded, ExecutionStarted
 from shared.events import Envelope
 from shared.problems import NotAllowed, NotFound
 
@@ -148,8 +151,7 @@ async def record_provider_assignment(
     version: int,
 ) -> bool:
     """Record a provider unit's assignment for a client, unless a newer version of
-    the order was applied. The handler of casework's order events (OrderPlaced,
-    and ExecutionEnded from provider) calls this once those events exist."""
+    the order was applied (the execution's start is version 1, its end 2)."""
     return await repository.apply_provider_assignment(
         session,
         {
@@ -163,6 +165,66 @@ async def record_provider_assignment(
             "version": version,
         },
     )
+
+
+# The versions of an execution's two facts: its end is newer than its start.
+EXECUTION_STARTED_VERSION = 1
+EXECUTION_ENDED_VERSION = 2
+
+
+def _assignment_row(event: ExecutionStarted | ExecutionEnded) -> dict[str, object]:
+    return {
+        "order_id": event.order_id,
+        "person_id": event.person_id,
+        # Tokens carry the provider id as text: compared as text.
+        "provider_id": str(event.provider_id),
+        "unit": event.unit,
+    }
+
+
+async def _audit_assignment(
+    session: AsyncSession, envelope: Envelope, event: ExecutionStarted | ExecutionEnded
+) -> None:
+    # The events name the client by id only; messaging knows the personnummer of a
+    # client with an e-service, and the entry names them when it can.
+    person = await mailboxes.e_service_person(session, event.person_id)
+    await audit.record(
+        session,
+        audit.from_event(
+            envelope, "update", "provider_assignment", event.order_id, person.pnr if person else None
+        ),
+    )
+
+
+async def on_execution_started(session: AsyncSession, event: ExecutionStarted, envelope: Envelope) -> None:
+    """The provider confirmed the order: its unit's staff may write to the client
+    from the execution date (a future one: not before it)."""
+    row = {
+        **_assignment_row(event),
+        "valid_from": event.execution_date,
+        "valid_to": None,
+        "ended_at": None,
+        "version": EXECUTION_STARTED_VERSION,
+    }
+    if not await repository.apply_provider_assignment(session, row):
+        # The end came first (a replayed start): the end stays, the start is filled in.
+        await repository.set_provider_assignment_start(session, row)
+    await _audit_assignment(session, envelope, event)
+
+
+async def on_execution_ended(session: AsyncSession, event: ExecutionEnded, envelope: Envelope) -> None:
+    """The provider ended the execution: its unit's staff may write to the client
+    through the end date, never after; a replayed start never reopens it."""
+    row = {
+        **_assignment_row(event),
+        # Only if the start has not arrived: replaced by the execution date when it does.
+        "valid_from": event.end_date,
+        "valid_to": event.end_date,
+        "ended_at": event.ended_at,
+        "version": EXECUTION_ENDED_VERSION,
+    }
+    if await repository.apply_provider_assignment(session, row, keep_valid_from=True):
+        await _audit_assignment(session, envelope, event)
 
 
 async def on_caseworker_assigned(

@@ -1,0 +1,1 @@
+"""Providers (utförare) and their units, registered by the municipality's admin."""

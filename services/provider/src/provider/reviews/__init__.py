@@ -1,0 +1,1 @@
+"""Quarterly access reviews: each provider confirms its list of active users."""

@@ -1,0 +1,1 @@
+"""A provider's own users, administered by its manager, and the check every provider request makes."""

@@ -1,0 +1,31 @@
+"""Requests and responses of provider users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
+Sub = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
+
+
+class UserForm(BaseModel):
+    """Add a user to the provider: who the staff IdP says they are (its `sub`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sub: Sub
+    name: Name
+    manager: bool = False  # may administer the provider's users (role provider_manager)
+
+
+class ProviderUserOut(BaseModel):
+    sub: str
+    name: str
+    manager: bool
+    active: bool
+    created_at: datetime
+    changed_at: datetime
+    deactivated_at: datetime | None

@@ -1,0 +1,1 @@
+"""Service windows the municipality announces to providers (PR-11)."""
