@@ -235,6 +235,24 @@ async def audit_entries(session: Any, subject_pnr: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+async def refused_entries(session: Any, actor: str) -> list[dict[str, Any]]:
+    """The refused audit entries of one actor (a user's sub), oldest first, the
+    refusals collected so far included."""
+    from sqlalchemy import text
+
+    from shared import audit
+
+    await audit.write_refusals(session)
+    audit.collect_refusals(session)  # written now: start collecting anew
+    rows = await session.execute(
+        text("""
+        SELECT actor_role, action, object_type, object_id, subject_pnr FROM audit_log
+        WHERE actor = :actor AND outcome = 'refused' ORDER BY id"""),
+        {"actor": actor},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
 async def outbox_events(session: Any, ce_type: str, key: str) -> list[dict[str, Any]]:
     """The events of a type with a Kafka key queued in this session, oldest first, as JSON."""
     from sqlalchemy import text

@@ -58,17 +58,15 @@ async def engine(casework_database_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """A session in a transaction rolled back after the test: nothing it writes stays.
-    Run a call that should fail in `session.begin_nested()`: what it wrote is rolled
-    back, as its request's transaction would be, and the test goes on."""
-    async with engine.connect() as conn:
-        transaction = await conn.begin()
-        async with AsyncSession(
-            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-        ) as session:
-            audit.collect_refusals(session)  # as a request's session does: see `audit_of`
-            yield session
-        await transaction.rollback()
+    """A session in a transaction rolled back after the test (the root conftest's
+    `rolled_back_session`): nothing it writes stays, and it collects refusals as a
+    request's session does (see `audit_of`). Run a call that should fail in
+    `session.begin_nested()`: what it wrote is rolled back, as its request's
+    transaction would be, and the test goes on."""
+    from conftest import rolled_back_session
+
+    async with rolled_back_session(engine) as session:
+        yield session
 
 
 def _caseworker_in(*units: str) -> User:

@@ -16,12 +16,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from messaging.mailboxes import service as mailboxes
 from messaging.rights import service as rights
-from shared import audit
 from shared.auth import User
 from shared.contracts.casework import (
     CaseworkerAssigned,
@@ -58,16 +56,12 @@ async def messaging_engine(messaging_database_url: str) -> AsyncIterator[AsyncEn
 
 @pytest.fixture
 async def session(messaging_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """A session whose work is rolled back after the test: nothing stays. Like a
-    request's session it collects refusals (see `audit_log`)."""
-    async with messaging_engine.connect() as conn:
-        transaction = await conn.begin()
-        async with AsyncSession(
-            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
-        ) as session:
-            audit.collect_refusals(session)
-            yield session
-        await transaction.rollback()
+    """A session whose work is rolled back after the test (the root conftest's
+    `rolled_back_session`): nothing stays; it collects refusals like a request's."""
+    from conftest import rolled_back_session
+
+    async with rolled_back_session(messaging_engine) as session:
+        yield session
 
 
 def _new_personnummer() -> str:
@@ -231,17 +225,10 @@ def world(session: AsyncSession, make_envelope: EnvelopeFactory) -> World:
 @pytest.fixture
 def audit_log(session: AsyncSession) -> AuditLog:
     """The audit entries about one person, oldest first, the refusals collected so far included."""
+    from conftest import audit_entries
 
     async def entries(subject_pnr: str) -> list[dict[str, Any]]:
-        await audit.write_refusals(session)
-        audit.collect_refusals(session)  # written now: start collecting anew
-        rows = await session.execute(
-            text("""
-            SELECT actor, actor_role, action, object_type, object_id, outcome FROM audit_log
-            WHERE subject_pnr = :pnr ORDER BY id"""),
-            {"pnr": subject_pnr},
-        )
-        return [dict(r._mapping) for r in rows]
+        return await audit_entries(session, subject_pnr)
 
     return entries
 
@@ -251,15 +238,9 @@ def refusals(session: AsyncSession) -> Callable[[str], Awaitable[list[dict[str, 
     """The refused entries of one actor, the ones collected so far included."""
 
     async def entries(actor: str) -> list[dict[str, Any]]:
-        await audit.write_refusals(session)
-        audit.collect_refusals(session)
-        rows = await session.execute(
-            text("""
-            SELECT actor_role, action, object_type, object_id, subject_pnr FROM audit_log
-            WHERE actor = :actor AND outcome = 'refused' ORDER BY id"""),
-            {"actor": actor},
-        )
-        return [dict(r._mapping) for r in rows]
+        from conftest import refused_entries
+
+        return await refused_entries(session, actor)
 
     return entries
 
@@ -267,14 +248,9 @@ def refusals(session: AsyncSession) -> Callable[[str], Awaitable[list[dict[str, 
 @pytest.fixture
 def outbox(session: AsyncSession) -> Outbox:
     """The events of a type with a Kafka key queued in this test, oldest first, as JSON."""
+    from conftest import outbox_events
 
     async def events(ce_type: str, key: str) -> list[dict[str, Any]]:
-        rows = await session.scalars(
-            text("""
-            SELECT convert_from(payload, 'UTF8')::jsonb FROM outbox
-            WHERE key = :key AND headers->>'ce_type' = :ce_type ORDER BY id"""),
-            {"key": key, "ce_type": ce_type},
-        )
-        return list(rows)
+        return await outbox_events(session, ce_type, key)
 
     return events

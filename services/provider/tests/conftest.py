@@ -25,10 +25,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from shared import audit
 from shared.auth import User
 from shared.db import make_engine
 from shared.events import Envelope, Event
@@ -201,15 +199,9 @@ def refusals(session: AsyncSession) -> Refusals:
     """The refused audit entries of one actor (a user's sub), the ones collected so far included."""
 
     async def entries(actor: str) -> list[dict[str, Any]]:
-        await audit.write_refusals(session)
-        audit.collect_refusals(session)  # written now: start collecting anew
-        rows = await session.execute(
-            text("""
-            SELECT actor_role, action, object_type, object_id, subject_pnr, reason FROM audit_log
-            WHERE actor = :actor AND outcome = 'refused' ORDER BY id"""),
-            {"actor": actor},
-        )
-        return [dict(r._mapping) for r in rows]
+        from conftest import refused_entries
+
+        return await refused_entries(session, actor)
 
     return entries
 
