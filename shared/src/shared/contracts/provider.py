@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from shared.contracts.casework import DeliveryFile
 from shared.events import Event
 
 PROVIDERS_TOPIC = "provider.providers.v1"
@@ -131,3 +132,27 @@ class AbsenceEnded(_Absence):
     key_field = "order_id"
 
     ended_at: datetime
+
+
+class ProviderDocumentDeliveryRequested(Event):
+    """Provider staff send a document of an assignment (a genomförandeplan, a
+    note) as PDF to the citizen's e-service (PR-10): messaging delivers it as a
+    message from the staff member's mailbox, the PDF fetched through a capability
+    URL on provider (never on Kafka), and answers `EServiceDeliveryDone`. The
+    subject and text are personal data: in the JSON value only."""
+
+    ce_type = "se.omsorg.provider.document.e-service-delivery-requested.v1"
+    topic = ORDERS_TOPIC
+    key_field = "order_id"
+
+    delivery_id: uuid.UUID  # messaging delivers each once
+    order_id: uuid.UUID
+    provider_id: uuid.UUID
+    unit: str = Field(max_length=100)
+    person_id: uuid.UUID
+    sender_sub: str = Field(max_length=200)  # the provider user: their personal mailbox
+    sender_name: str = Field(max_length=200)  # PD (staff)
+    message_subject: str = Field(min_length=1, max_length=200)  # PD: the Ämne
+    message_text: str = Field(max_length=10_000)  # PD
+    file: DeliveryFile
+    requested_at: datetime
