@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -103,6 +104,17 @@ def usable_keys(jwks: Any) -> tuple[dict[str, Any], list[str]]:
     return keys, skipped
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A token that passed verification: whom it vouches for, whose key signed it, until when."""
+
+    user: User
+    issuer: str
+    kid: str
+    expires_at: float  # the token's exp (seconds since the epoch)
+    cached_until: float  # time.monotonic()
+
+
 @dataclass
 class JwksVerifier:
     """Verifies RS256 tokens against the JWKS of the issuer their `iss` names, if
@@ -124,7 +136,13 @@ class JwksVerifier:
     first_backoff: float = 1.0
     max_backoff: float = 60.0
     fetch_timeout: float = 5.0
+    # Verified tokens, kept briefly: a client sends the same token with every
+    # request, and checking its RS256 signature (and parsing it three times)
+    # is most of what authenticating a request costs. See `verify`.
+    verified_cache_size: int = 1024
+    verified_cache_seconds: float = 60.0
     _issuers: dict[str, _IssuerKeys] = field(default_factory=dict)
+    _verified: OrderedDict[str, _Verified] = field(default_factory=OrderedDict)
 
     @property
     def issuers(self) -> frozenset[str]:
@@ -182,6 +200,29 @@ class JwksVerifier:
         raise NotAuthenticated("The token is signed by an unknown key.")
 
     async def verify(self, token: str) -> User:
+        """The user a valid token vouches for; NotAuthenticated (or Unavailable) otherwise.
+
+        A token verified within `verified_cache_seconds` is answered from a
+        bounded LRU without checking its signature again, but never past its
+        `exp`, and only while its issuer still publishes its key (so a key the
+        IdP withdrew stops its tokens at the next refresh, as before). The
+        cache is keyed by the whole token, not its signature alone: a cached
+        signature under another header or payload is a different key."""
+        hit = self._verified.get(token)
+        if hit is not None:
+            if time.time() < hit.expires_at and time.monotonic() < hit.cached_until:
+                await self._key(hit.issuer, hit.kid)  # raises if the key is gone
+                if token in self._verified:  # another request may have evicted it meanwhile
+                    self._verified.move_to_end(token)
+                return hit.user
+            self._verified.pop(token, None)
+        user, verified = await self._verify(token)
+        self._verified[token] = verified
+        if len(self._verified) > self.verified_cache_size:
+            self._verified.popitem(last=False)
+        return user
+
+    async def _verify(self, token: str) -> tuple[User, _Verified]:
         try:
             kid = jwt.get_unverified_header(token).get("kid", "")
             # Only to pick the JWKS: the signature and `iss` are verified below.
@@ -207,7 +248,7 @@ class JwksVerifier:
             pnr = Personnummer(claims["pnr"]) if claims.get("pnr") else None
         except InvalidPersonnummer as exc:
             raise NotAuthenticated("The token's personnummer is not valid.") from exc
-        return User(
+        user = User(
             sub=str(claims["sub"]),
             name=str(claims.get("name", "")),
             roles=roles,
@@ -215,6 +256,8 @@ class JwksVerifier:
             units=tuple(claims.get("units", [])),
             provider_id=claims.get("provider_id"),
         )
+        cached_until = time.monotonic() + self.verified_cache_seconds
+        return user, _Verified(user, issuer, kid, float(claims["exp"]), cached_until)
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, TypeVar, TypeVarTuple
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, Select
+from sqlalchemy import MetaData, Select, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from shared import audit
 
@@ -43,8 +45,67 @@ async def get_locked(session: AsyncSession, model: type[T], ident: Any) -> T | N
     return await session.get(model, ident, with_for_update=True, populate_existing=True)
 
 
+# A pooled connection is replaced at checkout once it is this old (no round
+# trip: a new connection is opened instead), so one that a firewall or NAT
+# silently dropped, or a server-side idle timeout, cannot linger for ever.
+POOL_RECYCLE_SECONDS = 1800
+# A connection idle in the pool longer than this is pinged before use: after a
+# quiet spell nothing has exercised it, and one round trip then costs nothing
+# that matters. Under load connections come back within milliseconds and are
+# never pinged.
+PING_AFTER_IDLE_SECONDS = 30.0
+_CHECKED_IN_AT = "omsorg_checked_in_at"
+
+
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    """An async engine whose pool keeps dead connections from failing requests
+    without a round trip per checkout.
+
+    SQLAlchemy's pool_pre_ping costs three round trips on asyncpg (BEGIN, an
+    empty query, ROLLBACK) on every checkout: on intake's submit, as many as the
+    request's own statements. Instead, at checkout:
+    - a connection whose socket the server closed (PostgreSQL restarted, the
+      backend was terminated) is known closed to asyncpg already, because the
+      event loop read the server's goodbye while the connection sat in the
+      pool: it is replaced, for free, before anyone uses it;
+    - one idle longer than PING_AFTER_IDLE_SECONDS is pinged (see above);
+    - one older than POOL_RECYCLE_SECONDS is replaced (pool_recycle).
+    What is left, a connection that dies mid-request, fails that request, as it
+    did with pre-ping; SQLAlchemy then invalidates the whole pool (every older
+    connection is replaced at its next checkout), and consumers retry it as an
+    infrastructure error (shared.inbox)."""
+    engine = create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS
+    )
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check_alive(
+        dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+    ) -> None:
+        # Raising DisconnectionError makes the pool replace this connection and
+        # check out again (SQLAlchemy's documented checkout hook).
+        if _is_closed(dbapi_connection):
+            raise exc.DisconnectionError("the server closed this pooled connection")
+        idle = time.monotonic() - record.info.get(_CHECKED_IN_AT, time.monotonic())
+        if idle > PING_AFTER_IDLE_SECONDS:
+            try:
+                dialect.do_ping(dbapi_connection)
+            except Exception as error:  # whatever the driver raised: the connection is no good
+                raise exc.DisconnectionError("a pooled connection idle for long did not answer") from error
+
+    return engine
+
+
+def _is_closed(dbapi_connection: Any) -> bool:
+    """Whether asyncpg already knows the connection closed (a local check, no round trip)."""
+    raw = getattr(dbapi_connection, "driver_connection", None)
+    is_closed = getattr(raw, "is_closed", None)
+    return bool(is_closed()) if callable(is_closed) else False
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from intake.applications import repository
+from intake.applications.repository import NewApplication
 from intake.applications.schemas import ApplicationCreate, ApplicationOut, ServiceOut, StatusChangeOut
 from intake.catalogue import service as catalogue
+from intake.catalogue.service import CatalogueItem
 from intake.config import SOURCE, STATUS_NEW
-from intake.models import Application, ApplicationService, CatalogueService, StatusChange
+from intake.models import Application, StatusChange
 from shared import audit
 from shared.auth import User
 from shared.contracts.casework import (
@@ -80,7 +82,7 @@ async def submit(session: AsyncSession, user: User, form: ApplicationCreate) -> 
         )
 
     now = datetime.now(UTC)
-    application = Application(
+    new = NewApplication(
         id=uuid.uuid4(),
         applicant_pnr=str(user.pnr),
         applicant_name=user.name,
@@ -88,26 +90,34 @@ async def submit(session: AsyncSession, user: User, form: ApplicationCreate) -> 
         description=form.description,
         status=STATUS_NEW,
         submitted_at=now,
-        services=[ApplicationService(service_code=c, position=i) for i, c in enumerate(codes)],
-        history=[StatusChange(status=STATUS_NEW, at=now)],
+        service_codes=tuple(codes),
     )
-    repository.add(session, application)
+    # A plain insert: nothing reads the new rows back in this request, so the
+    # ORM's unit of work (identity map, flush ordering, generated ids) buys nothing.
+    await repository.insert_new(session, new)
     services = [known[c] for c in codes]
     await add_event(
         session,
         ApplicationSubmitted(
-            application_id=application.id,
+            application_id=new.id,
             entry=form.entry,
             services=[AppliedService(code=s.code, name=s.name, category=s.category) for s in services],
-            description=application.description,
+            description=new.description,
             applicant=Applicant(pnr=user.pnr, name=user.name),
-            submitted_at=application.submitted_at,
+            submitted_at=new.submitted_at,
         ),
         SOURCE,
     )
-    await audit.record(session, _entry(user, "create", str(application.id)))
-    await session.flush()
-    return _out(application, known)
+    await audit.record(session, _entry(user, "create", str(new.id)))
+    return ApplicationOut(
+        id=new.id,
+        entry=new.entry,
+        services=[ServiceOut(code=s.code, name=s.name, category=s.category) for s in services],
+        description=new.description,
+        status=new.status,
+        submitted_at=new.submitted_at,
+        history=[StatusChangeOut(status=new.status, at=new.submitted_at)],
+    )
 
 
 async def list_for(
@@ -245,7 +255,7 @@ async def on_decision_made(session: AsyncSession, event: DecisionMade, envelope:
         )
 
 
-def _out(application: Application, catalogue_rows: dict[str, CatalogueService]) -> ApplicationOut:
+def _out(application: Application, catalogue_rows: dict[str, CatalogueItem]) -> ApplicationOut:
     def name_of(code: str | None) -> str | None:
         row = catalogue_rows.get(code) if code is not None else None
         return row.name if row is not None else code
