@@ -46,6 +46,9 @@ class Settings(ServiceSettings):
     casework_url: str = "http://127.0.0.1:8102"
     # Connect and per-read timeout of one fetch.
     delivery_fetch_timeout_seconds: float = 60.0
+    # Provider's base URL: a provider document's PDF (ProviderDocumentDeliveryRequested)
+    # is fetched only from there (`<url>/document-fetch/<document id>`).
+    provider_url: str = "http://127.0.0.1:8104"
 
     @model_validator(mode="after")
     def _attachment_upload_route_limit(self) -> "Settings":

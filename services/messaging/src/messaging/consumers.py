@@ -3,7 +3,8 @@ handles whom (caseworkers and co-caseworkers), and who may act for whom;
 which messages casework journaled; and the decision letters and documents to
 deliver into citizens' e-service mailboxes. From provider: which provider unit
 carries out an order for which client, from the execution date through its end
-(the provider staff's right to write to the client, MS-3)."""
+(the provider staff's right to write to the client, MS-3), and the documents
+provider staff send to the client's e-service (PR-10)."""
 
 from messaging.deliveries import service as deliveries
 from messaging.journal import service as journal
@@ -40,5 +41,6 @@ def subscribe(consumer: InboxConsumer) -> None:
         {
             provider.ExecutionStarted: rights.on_execution_started,
             provider.ExecutionEnded: rights.on_execution_ended,
+            provider.ProviderDocumentDeliveryRequested: deliveries.on_provider_delivery_requested,
         },
     )

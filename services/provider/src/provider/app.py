@@ -5,6 +5,7 @@ from pathlib import Path
 from provider.absences.endpoints import router as absences_router
 from provider.config import Settings
 from provider.consumers import subscribe
+from provider.documents.endpoints import router as documents_router
 from provider.orders.endpoints import router as orders_router
 from provider.providers.endpoints import router as providers_router
 from provider.reviews.endpoints import router as reviews_router
@@ -15,6 +16,7 @@ from shared.contracts.provider import (
     AbsenceRegistered,
     ExecutionEnded,
     ExecutionStarted,
+    ProviderDocumentDeliveryRequested,
     ProviderRegistered,
     ProviderUnitAdded,
 )
@@ -34,6 +36,7 @@ app = create_service_app(
             windows_router,
             orders_router,
             absences_router,
+            documents_router,
         ],
         publishes=[
             ProviderRegistered,
@@ -42,6 +45,7 @@ app = create_service_app(
             ExecutionEnded,
             AbsenceRegistered,
             AbsenceEnded,
+            ProviderDocumentDeliveryRequested,
         ],
         subscribe=subscribe,
     )

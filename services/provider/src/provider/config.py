@@ -1,5 +1,6 @@
 """Provider settings (env prefix PROVIDER_)."""
 
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic_settings import SettingsConfigDict
@@ -20,3 +21,13 @@ class Settings(ServiceSettings):
     casework_url: str = "http://127.0.0.1:8102"
     # Connect and per-read timeout of one document fetch.
     order_document_fetch_timeout_seconds: float = 60.0
+
+    # ---- Documents per assignment (provider.documents; docs/provider.md) ----
+    # Where messaging reaches provider: the base of a document delivery's capability
+    # URL (`<url>/document-fetch/<document id>?token=...`).
+    public_url: str = "http://127.0.0.1:8104"
+    # The HMAC key that signs those URLs; generated in development and test when
+    # missing, required in production.
+    document_fetch_key_file: Path = Path(".run/provider/document-fetch.key")
+    # How long such a URL works: 14 days, longer than the topic keeps the request (7).
+    document_fetch_ttl_hours: float = 14 * 24.0

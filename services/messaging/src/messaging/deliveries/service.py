@@ -21,7 +21,17 @@ with what casework saw, the request waits (`ProjectionBehind`, retried like an
 infrastructure failure) up to PROJECTION_GRACE after it was made; when the
 function was turned off after the request (or the settings never came), the
 delivery is recorded as refused and nothing is answered: the caseworker sees the
-document not delivered and sends it by post."""
+document not delivered and sends it by post.
+
+Provider staff send a document of an assignment the same way
+(ProviderDocumentDeliveryRequested on `provider.orders.v1`, PR-10): the PDF is
+fetched from provider's capability route (`/document-fetch/`), the message is
+from the provider user's personal mailbox, and the right to send is the
+provider assignment (messaging.rights, MS-3): the unit's assignment for the
+client must be running when the request is handled, else the delivery is
+refused (audited) and nothing is delivered or answered; so is a person without
+an active e-service, at once (provider cannot see it, so nothing waits for it).
+EServiceDeliveryDone's `document_id` is then the provider's document."""
 
 from __future__ import annotations
 
@@ -36,11 +46,14 @@ from messaging.deliveries.models import DeliveryStatus, EServiceDelivery
 from messaging.deliveries.settings import DeliveriesConfig, config
 from messaging.mailboxes import service as mailboxes
 from messaging.messages import delivering as messages
+from messaging.models import AuthorRole
+from messaging.rights import service as rights
 from shared import audit
 from shared.auth import Role, User
-from shared.capability_fetch import Announced
+from shared.capability_fetch import Announced, CapabilityFetcher
 from shared.contracts.casework import EServiceDeliveryRequested
 from shared.contracts.messaging import EServiceDeliveryDone
+from shared.contracts.provider import ProviderDocumentDeliveryRequested
 from shared.events import Envelope
 from shared.outbox import add_event
 from shared.problems import Conflict
@@ -161,3 +174,120 @@ async def _answer(session: AsyncSession, delivery: EServiceDelivery) -> None:
         ),
         SOURCE,
     )
+
+
+# ---- provider documents (PR-10) -----------------------------------------------------
+
+
+async def on_provider_delivery_requested(
+    session: AsyncSession, event: ProviderDocumentDeliveryRequested, envelope: Envelope
+) -> None:
+    """The consumer's handler: deliver a provider document with the configured fetcher."""
+    settings = config()
+    assert settings.provider_fetcher is not None  # config() always makes one
+    await deliver_provider_document(session, event, envelope, settings.provider_fetcher, settings)
+
+
+def _provider_sender(event: ProviderDocumentDeliveryRequested) -> User:
+    """The provider user the message is from, as the request names them."""
+    return User(
+        sub=event.sender_sub,
+        name=event.sender_name,
+        roles=frozenset({Role.PROVIDER}),
+        units=(event.unit,),
+        provider_id=str(event.provider_id),
+    )
+
+
+async def _refuse_provider(
+    session: AsyncSession,
+    event: ProviderDocumentDeliveryRequested,
+    envelope: Envelope,
+    pnr: str | None,
+    reason: str,
+) -> EServiceDelivery:
+    row = EServiceDelivery(
+        delivery_id=event.delivery_id,
+        kind="document",
+        document_id=event.file.document_id,
+        record_id=None,
+        order_id=event.order_id,
+        person_id=event.person_id,
+        caseworker_id=event.sender_sub,
+        status=DeliveryStatus.REFUSED,
+        reason=reason,
+        requested_at=event.requested_at,
+        handled_at=datetime.now(UTC),
+    )
+    await repository.add(session, row)
+    entry = audit.from_event(envelope, "deliver", "e_service_mailbox", event.person_id, pnr)
+    await audit.record(
+        session, audit.AuditEntry(**{**entry.__dict__, "outcome": "refused", "reason": reason})
+    )
+    return row
+
+
+async def deliver_provider_document(
+    session: AsyncSession,
+    event: ProviderDocumentDeliveryRequested,
+    envelope: Envelope,
+    fetcher: CapabilityFetcher,
+    settings: DeliveriesConfig,
+) -> EServiceDelivery:
+    """Deliver a provider document's PDF as a message from the provider user into the
+    person's e-service mailbox, once, if the unit's assignment runs; the delivery."""
+    existing = await repository.get(session, event.delivery_id)
+    if existing is not None:
+        if existing.status == DeliveryStatus.DELIVERED:
+            await _answer(session, existing)
+        return existing
+    person = await mailboxes.e_service_person(session, event.person_id)
+    pnr = person.pnr if person else None
+    sender = _provider_sender(event)
+    if not await rights.may_write(session, sender, event.person_id):
+        return await _refuse_provider(
+            session, event, envelope, pnr, "the unit has no running assignment for the person"
+        )
+    # Provider cannot see whether the person has an e-service (casework checks that
+    # before it asks): none known here is refused at once, never waited for, so one
+    # request cannot hold up the executions behind it on provider.orders.v1.
+    if person is None:
+        return await _refuse_provider(session, event, envelope, None, "the person has no e-service")
+    try:
+        citizen, person = await mailboxes.active_citizen(session, event.person_id)
+    except Conflict:
+        return await _refuse_provider(session, event, envelope, person.pnr, "the person's e-service is off")
+    file = event.file
+    async with fetcher.open(Announced(file.document_id, file.url, file.size, file.sha256)) as pieces:
+        uploaded = await attachments.upload(
+            session, sender, file.filename, file.content_type, pieces, settings.limits
+        )
+    message = await messages.send_to_e_service(
+        session,
+        sender,
+        citizen,
+        person,
+        event.message_subject,
+        event.message_text,
+        [uploaded.id],
+        "document",
+        author_role=AuthorRole.PROVIDER,
+    )
+    row = EServiceDelivery(
+        delivery_id=event.delivery_id,
+        kind="document",
+        document_id=file.document_id,
+        record_id=None,
+        order_id=event.order_id,
+        person_id=event.person_id,
+        caseworker_id=event.sender_sub,
+        status=DeliveryStatus.DELIVERED,
+        message_id=message.id,
+        mailbox_id=citizen.id,
+        requested_at=event.requested_at,
+        handled_at=message.sent_at or datetime.now(UTC),
+    )
+    await repository.add(session, row)
+    await audit.record(session, audit.from_event(envelope, "deliver", "message", message.id, person.pnr))
+    await _answer(session, row)
+    return row

@@ -37,12 +37,15 @@ async def send_to_e_service(
     text: str,
     attachment_ids: Sequence[uuid.UUID],
     kind: DeliveryKind,
+    author_role: AuthorRole = AuthorRole.CASEWORKER,
 ) -> Message:
     """The message, sent from the sender's personal mailbox (created if they never
-    used messaging) to the person's e-service mailbox (Till klient). The caller
-    checked that the mailbox is active and that casework asked for it."""
+    used messaging) to the person's e-service mailbox (Till klient), written as
+    `author_role` (a caseworker for casework's letters, provider staff for a
+    provider's documents). The caller checked that the mailbox is active and that
+    the sender may write to the person."""
     from_box = await mailboxes.personal_of(session, sender.sub, sender.name or sender.sub)
-    reader = Reader(sender, AuthorRole.CASEWORKER, {from_box.id: from_box})
+    reader = Reader(sender, author_role, {from_box.id: from_box})
     message, _ = await _store(
         session,
         reader,
