@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, StringConstraints, WithJsonSchema
 
 _PHONE_NOISE = re.compile(r"[\s\-()]")
 _EMAIL = re.compile(
@@ -25,7 +25,12 @@ def normalize_phone(value: str) -> str:
         national = digits[1:]
     else:
         raise ValueError("a Swedish phone number starts with 0, +46 or 0046")
-    if not national.isdigit() or not 7 <= len(national) <= 9 or national.startswith("0"):
+    # isascii: str.isdigit() also takes superscripts and other scripts' digits.
+    if (
+        not (national.isascii() and national.isdigit())
+        or not 7 <= len(national) <= 9
+        or national.startswith("0")
+    ):
         raise ValueError("not a valid Swedish phone number")
     return f"+46{national}"
 
@@ -46,7 +51,27 @@ def normalize_email(value: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+# The same rules as patterns, for the OpenAPI documents: what a client may send
+# is what the normalizers accept (spaces, dashes and brackets anywhere).
+_N = r"[\s()-]*"
+_PREFIX = rf"(?:\+{_N}4{_N}6|0{_N}0{_N}4{_N}6|0)"
+PHONE_PATTERN = rf"^{_N}{_PREFIX}{_N}[1-9](?:{_N}[0-9]){{6,8}}{_N}$"
+MOBILE_PATTERN = rf"^{_N}{_PREFIX}{_N}7(?:{_N}[0-9]){{8}}{_N}$"
+EMAIL_PATTERN = r"^\s*" + _EMAIL.pattern[1:-1] + r"\s*$"
+
+
+def _documented(pattern: str, max_length: int) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "maxLength": max_length, "pattern": pattern})
+
+
 # The length bound comes first, so the normalizers never see a megabyte of input.
-PhoneNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(normalize_phone)]
-MobileNumber = Annotated[str, StringConstraints(max_length=40), AfterValidator(normalize_mobile)]
-EmailAddress = Annotated[str, StringConstraints(max_length=320), AfterValidator(normalize_email)]
+PhoneNumber = Annotated[
+    str, StringConstraints(max_length=40), AfterValidator(normalize_phone), _documented(PHONE_PATTERN, 40)
+]
+MobileNumber = Annotated[
+    str, StringConstraints(max_length=40), AfterValidator(normalize_mobile), _documented(MOBILE_PATTERN, 40)
+]
+# 254 characters once stripped: the schema says so, the 320 only bounds the work.
+EmailAddress = Annotated[
+    str, StringConstraints(max_length=320), AfterValidator(normalize_email), _documented(EMAIL_PATTERN, 254)
+]

@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,49 @@ def problem(status: int, title: str, detail: str, instance: str, **extra: Any) -
 def problem_responses(*errors: type[ServiceError]) -> dict[int | str, dict[str, Any]]:
     """`responses=` for an endpoint, so the OpenAPI docs list its problems."""
     return {e.status: {"description": e.title, "content": {PROBLEM_JSON: {}}} for e in errors}
+
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_PROBE: dict[str, Any] = {"type": "http", "headers": [], "query_string": b""}
+
+
+def _declared_methods(app: ASGIApp, path: str) -> list[str] | None:
+    """The methods the OpenAPI document gives a fixed path (/persons/search), if it has it."""
+    openapi = getattr(app, "openapi", None)
+    declared = (openapi() if callable(openapi) else {}).get("paths", {}).get(path)
+    if not declared:
+        return None
+    return [m for m in _METHOD_ORDER if m.lower() in declared]
+
+
+def allowed_methods(app: ASGIApp, scope: Scope) -> str:
+    """Every method this path has, for a 405's Allow header (RFC 9110). A fixed path
+    has what its own routes declare, even where a template (/persons/{person_id})
+    matches it too. Otherwise ask the routes per method: Starlette names only the
+    first route that matched, and a path often has one route per method."""
+    declared = _declared_methods(app, scope["path"])
+    if declared is not None:
+        return ", ".join(declared)
+    routes = getattr(getattr(app, "router", None), "routes", ())
+    allowed = []
+    for method in _METHOD_ORDER:
+        probe = {**_PROBE, "method": method, "path": scope["path"], "root_path": scope.get("root_path", "")}
+        if any(route.matches(probe)[0] == Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
+def _fixed_path_methods(request: Request, exc: RequestValidationError) -> str | None:
+    """The methods of a fixed path (/persons/search) that a request with another method
+    reached through a template (/persons/{person_id}) and failed there for the path
+    parameter. That is a method the path does not have (405), not a malformed id (422)."""
+    path = request.scope.get("path", "")
+    if route_template(request.scope) == path or not any(
+        tuple(e.get("loc", ()))[:1] == ("path",) for e in exc.errors()
+    ):
+        return None
+    declared = _declared_methods(request.app, path)
+    return ", ".join(declared) if declared else None
 
 
 _CLIENT_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -239,6 +283,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fixed = _fixed_path_methods(request, exc)
+        if fixed is not None:
+            response = problem(405, "Method Not Allowed", "Method Not Allowed", request.url.path)
+            response.headers["Allow"] = fixed
+            return response
         # Location and message only: the rejected input may be personal data.
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
@@ -251,13 +300,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = getattr(exc, "title", None) or str(exc.detail)
-        return problem(
+        response = problem(
             exc.status_code,
             title,
             str(exc.detail),
             request.url.path,
             **({"max_bytes": exc.limit} if exc.status_code == 413 and hasattr(exc, "limit") else {}),
         )
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request.app, request.scope)
+        return response
 
     # Safety net: pydantic validates first, but what only the database can judge
     # (a NUL character in text, two concurrent first inserts) must still be a

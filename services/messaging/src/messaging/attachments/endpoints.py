@@ -53,7 +53,15 @@ _RAW_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "The file itself (not a form), with its type as Content-Type.",
-        "content": {media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in ALLOWED},
+        "content": {
+            # An empty file is refused (422): the schema says so. Plain text is a string.
+            media_type: {
+                "schema": {"type": "string", "minLength": 1}
+                if media_type.startswith("text/")
+                else {"type": "string", "format": "binary", "minLength": 1}
+            }
+            for media_type in ALLOWED
+        },
     }
 }
 _UPLOAD_PROBLEMS = problem_responses(
