@@ -1,5 +1,5 @@
 """Casework's subscriptions: e-applications and citizens' contact details from intake;
-messages to journal, and deliveries to the e-service done, from messaging;
+messages to journal, and deliveries to the e-service done or refused, from messaging;
 providers and their units, executions of orders, and clients' absences, from provider."""
 
 from casework.documents import service as documents
@@ -26,6 +26,7 @@ def subscribe(consumer: InboxConsumer) -> None:
         {
             messaging.MessageJournalRequested: journal.on_journal_requested,
             messaging.EServiceDeliveryDone: documents.on_delivery_done,
+            messaging.EServiceDeliveryRefused: documents.on_delivery_refused,
         },
     )
     consumer.subscribe(

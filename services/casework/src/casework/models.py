@@ -297,13 +297,16 @@ class Document(Base):
     write_protected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     write_protected_by: Mapped[str | None] = mapped_column(String(200))
     # Delivery to the person's e-service mailbox (MS-10, CW-9): asked once; messaging
-    # answers with the message it delivered (EServiceDeliveryDone).
+    # answers with the message it delivered (EServiceDeliveryDone) or a refusal.
     delivery_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
     delivery_kind: Mapped[EServiceDeliveryKind | None] = mapped_column(varchar_enum(EServiceDeliveryKind, 20))
     delivery_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivery_requested_by: Mapped[str | None] = mapped_column(String(200))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     message_id: Mapped[uuid.UUID | None] = mapped_column()  # messaging's
+    # Messaging refused the delivery (EServiceDeliveryRefused): it must go by post.
+    delivery_refused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivery_refused_reason: Mapped[str | None] = mapped_column(String(200))  # messaging's fixed text
 
 
 class Relation(Base):

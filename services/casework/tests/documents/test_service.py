@@ -4,8 +4,8 @@ never after (the service answers 409; a trigger refuses whatever else writes),
 a written document's PDF frozen on write-protect; "create PDF and send to the
 e-service" in one step, asking messaging through the outbox with a capability
 URL that opens the PDF while the delivery waits and never after; "send by post"
-when the e-service is off; a protected person's address never in a letter;
-another unit refused and audited."""
+when the e-service is off; a delivery messaging refused marked so (by post); a
+protected person's address never in a letter; another unit refused and audited."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from casework.models import Document, IntakeRecord, Person
 from shared import audit, capability
 from shared.auth import User
 from shared.contracts.casework import EServiceDeliveryRequested
-from shared.contracts.messaging import EServiceDeliveryDone
+from shared.contracts.messaging import EServiceDeliveryDone, EServiceDeliveryRefused
 from shared.events import Envelope
 from shared.problems import Conflict, InvalidInput, NotAllowed, NotFound
 
@@ -87,7 +87,7 @@ def done_of(request: EServiceDeliveryRequested, message_id: uuid.UUID) -> EServi
     )
 
 
-def messaging_envelope(event: EServiceDeliveryDone) -> Envelope:
+def messaging_envelope(event: EServiceDeliveryDone | EServiceDeliveryRefused) -> Envelope:
     return Envelope(uuid.uuid4(), event.ce_type, "/omsorg/messaging", datetime.now(UTC))
 
 
@@ -406,6 +406,46 @@ async def test_create_pdf_and_send_asks_messaging_with_a_capability_url_that_wor
     with pytest.raises(Conflict, match="already"):
         async with session.begin_nested():
             await service.send_to_e_service(session, caseworker, out.id, SendToEService(), SETTINGS)
+
+
+async def test_a_refused_delivery_shows_the_document_must_go_by_post_once(
+    session: AsyncSession, caseworker: User, linked_person: Callable[..., Awaitable[Person]], audit_of: Audit
+) -> None:
+    person = await linked_person(caseworker, messages_enabled=True)
+    record = await record_of(session, person)
+    out = await service.create(session, caseworker, person.id, written(record), SETTINGS)
+    await service.send_to_e_service(session, caseworker, out.id, SendToEService(), SETTINGS)
+    [request] = await requests_of(session, record.id)
+    refused = EServiceDeliveryRefused(
+        delivery_id=request.delivery_id,
+        document_id=out.id,
+        person_id=person.id,
+        reason="the message function was turned off after the request",
+        refused_at=datetime.now(UTC),
+    )
+    not_ours = refused.model_copy(update={"delivery_id": uuid.uuid4()})  # e.g. a provider's
+    other_document = refused.model_copy(update={"document_id": uuid.uuid4()})
+
+    for event in (not_ours, other_document, refused):
+        await service.on_delivery_refused(session, event, messaging_envelope(event))
+    later = refused.model_copy(update={"reason": "another", "refused_at": datetime.now(UTC)})
+    await service.on_delivery_refused(session, later, messaging_envelope(later))  # a replay changes nothing
+
+    # The document is write-protected: the trigger lets the delivery state change.
+    after = await service.details(session, caseworker, out.id)
+    assert after.write_protected and after.delivery is not None
+    assert (after.delivery.status, after.delivery.refused_reason, after.delivery.refused_at) == (
+        "refused",
+        refused.reason,
+        refused.refused_at,
+    )
+    assert after.delivery.delivered_at is None
+    marked = [
+        t
+        for t in await audit_of(person.pnr)
+        if t[:5] == ("event:/omsorg/messaging", "system", "update", "document", str(out.id))
+    ]
+    assert len(marked) == 1  # audited once: the replay and the others were no change
 
 
 async def test_a_capability_for_another_document_or_expired_or_forged_opens_nothing(

@@ -13,6 +13,7 @@ from messaging.messages.endpoints import router as messages_router
 from messaging.settings.endpoints import router as settings_router
 from shared.contracts.messaging import (
     EServiceDeliveryDone,
+    EServiceDeliveryRefused,
     MessageDeliveredToEService,
     MessageJournalRequested,
 )
@@ -34,7 +35,12 @@ app = create_service_app(
             settings_router,
             journal_router,
         ],
-        publishes=[MessageDeliveredToEService, MessageJournalRequested, EServiceDeliveryDone],
+        publishes=[
+            MessageDeliveredToEService,
+            MessageJournalRequested,
+            EServiceDeliveryDone,
+            EServiceDeliveryRefused,
+        ],
         subscribe=subscribe,
     )
 )

@@ -36,12 +36,17 @@ from messaging.models import Folder, Mailbox, Message
 from messaging.rights import service as rights
 from shared.capability_fetch import CapabilityFetcher
 from shared.contracts.casework import DeliveryFile
-from shared.contracts.messaging import EServiceDeliveryDone, MessageDeliveredToEService
+from shared.contracts.messaging import (
+    EServiceDeliveryDone,
+    EServiceDeliveryRefused,
+    MessageDeliveredToEService,
+)
 from shared.contracts.provider import ExecutionEnded, ExecutionStarted, ProviderDocumentDeliveryRequested
 
 PDF = b"%PDF-1.4 genomforandeplan " + bytes(range(256)) * 100
 DELIVERED = MessageDeliveredToEService.ce_type
 DONE = EServiceDeliveryDone.ce_type
+REFUSED = EServiceDeliveryRefused.ce_type
 PROVIDER_SOURCE = "/omsorg/provider"
 
 
@@ -227,15 +232,30 @@ async def test_a_person_without_an_active_e_service_is_refused_at_once(
     make_citizen: Any,
     make_envelope: Any,
     provider: Provider,
+    outbox: Any,
 ) -> None:
     off = await world.citizen(make_citizen, enabled=False)
     unknown = uuid.uuid4()  # messaging never heard of their e-service
 
-    for person_id in (off.person_id, unknown):
+    for person_id, reason in (
+        (off.person_id, "the person's e-service is off"),
+        (unknown, "the person has no e-service"),
+    ):
         order_id = await start_assignment(session, make_envelope, provider, person_id)
         event = request_for(provider, person_id, order_id)
         delivery = await service.deliver_provider_document(
             session, event, make_envelope(event, PROVIDER_SOURCE), provider.fetcher(), provider.settings()
         )
         assert (delivery.status, delivery.message_id) == (DeliveryStatus.REFUSED, None)
+        # Provider is told, with its own document id: the unit sends it by post.
+        [answer] = await outbox(REFUSED, str(person_id))
+        assert (answer["delivery_id"], answer["document_id"], answer["reason"]) == (
+            str(event.delivery_id),
+            str(event.file.document_id),
+            reason,
+        )
+        await service.deliver_provider_document(
+            session, event, make_envelope(event, PROVIDER_SOURCE), provider.fetcher(), provider.settings()
+        )
+        assert len(await outbox(REFUSED, str(person_id))) == 2  # a replay answers again
     assert provider.fetched == 0

@@ -38,12 +38,17 @@ from messaging.models import Folder, Mailbox, MailboxItem, Message
 from shared.auth import User
 from shared.capability_fetch import CapabilityFetcher, FetchRefused, FetchUnavailable
 from shared.contracts.casework import DeliveryFile, EServiceDeliveryRequested
-from shared.contracts.messaging import EServiceDeliveryDone, MessageDeliveredToEService
+from shared.contracts.messaging import (
+    EServiceDeliveryDone,
+    EServiceDeliveryRefused,
+    MessageDeliveredToEService,
+)
 from shared.inbox import is_infrastructure_error
 
 PDF = b"%PDF-1.4 kallelse " + bytes(range(256)) * 2000  # ~0.5 MB, several chunks
 DELIVERED = MessageDeliveredToEService.ce_type
 DONE = EServiceDeliveryDone.ce_type
+REFUSED = EServiceDeliveryRefused.ce_type
 
 
 @dataclass
@@ -242,6 +247,36 @@ async def test_an_e_service_turned_off_after_the_request_is_refused_and_audited(
     assert person.user.pnr is not None
     [refused] = [e for e in await audit_log(str(person.user.pnr)) if e["action"] == "deliver"]
     assert (refused["object_type"], refused["outcome"]) == ("e_service_mailbox", "refused")
+
+
+async def test_a_refusal_is_answered_so_casework_sends_by_post_and_a_replay_answers_again(
+    session: AsyncSession,
+    world: Any,
+    make_citizen: Any,
+    make_staff: Any,
+    make_envelope: Any,
+    casework: Casework,
+    outbox: Any,
+) -> None:
+    person = await world.citizen(make_citizen)
+    event = request_for(person.person_id, make_staff(), casework.file(), requested_at=datetime.now(UTC))
+    await world.e_service(person, enabled=False)  # after the request
+
+    refused = await service.deliver(session, event, make_envelope(event), casework.settings())
+    await service.deliver(session, event, make_envelope(event), casework.settings())
+
+    answers = await outbox(REFUSED, str(person.person_id))
+    assert len(answers) == 2  # the replay answers again; nothing else happens
+    assert answers[0] == answers[1]
+    assert answers[0] == {
+        "delivery_id": str(event.delivery_id),
+        "document_id": str(event.file.document_id),
+        "person_id": str(person.person_id),
+        "reason": "the message function was turned off after the request",
+        "refused_at": answers[0]["refused_at"],
+    }
+    assert datetime.fromisoformat(answers[0]["refused_at"]) == refused.handled_at
+    assert casework.fetched == 0
 
 
 async def test_a_request_before_messaging_knows_the_e_service_waits_a_while(

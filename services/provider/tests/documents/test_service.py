@@ -3,8 +3,9 @@ PostgreSQL: the unit's staff write a genomförandeplan or a journal note on a
 confirmed order, change it until it is write-protected (then 409), print it
 without any address; sending it to the e-service write-protects it, keeps the
 PDF and asks messaging through the outbox with a capability URL that opens that
-PDF only, once, until delivered; another provider's or unit's staff are refused
-(403, audited); an unconfirmed order has no documents."""
+PDF only, once, until delivered; a delivery messaging refused is shown with its
+reason (send by post); another provider's or unit's staff are refused (403,
+audited); an unconfirmed order has no documents."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from starlette.responses import Response
 from provider.documents import service
 from provider.documents.schemas import DocumentForm, DocumentPatch, SendForm
 from provider.documents.settings import DocumentsConfig
-from shared.contracts.messaging import EServiceDeliveryDone
+from shared.contracts.messaging import EServiceDeliveryDone, EServiceDeliveryRefused
 from shared.contracts.provider import ProviderDocumentDeliveryRequested
 from shared.events import Envelope
 from shared.pdf import PdfResponse, render_pdf
@@ -170,7 +171,7 @@ async def test_the_printed_document_never_shows_an_address(
     assert ADDRESS not in text and "Adress" not in text
 
 
-def _envelope(event: EServiceDeliveryDone) -> Envelope:
+def _envelope(event: EServiceDeliveryDone | EServiceDeliveryRefused) -> Envelope:
     return Envelope(uuid.uuid4(), event.ce_type, "/omsorg/messaging", datetime.now(UTC), event.subject())
 
 
@@ -245,3 +246,42 @@ async def test_a_delivery_provider_never_asked_for_is_ignored(session: AsyncSess
         delivered_at=datetime.now(UTC),
     )
     await service.on_delivery_done(session, done, _envelope(done))  # casework's: nothing happens
+
+
+async def test_a_refused_delivery_is_shown_with_its_reason_once(
+    session: AsyncSession, world: Any, desk: Any, audit_log: Any
+) -> None:
+    acme = await world.provider()
+    staff = await world.staff(acme)
+    order = await desk.executing(acme.id, acme.units[0], staff)
+    document = await service.create(session, staff, order.order_id, plan())
+    settings = DocumentsConfig("http://127.0.0.1:8104", secrets.token_bytes(32), timedelta(days=14))
+    sent = await service.send_to_e_service(session, staff, document.id, SendForm(), settings)
+    assert sent.delivery_id is not None
+    refused = EServiceDeliveryRefused(
+        delivery_id=sent.delivery_id,
+        document_id=document.id,
+        person_id=order.client.person_id,
+        reason="the person's e-service is off",
+        refused_at=datetime.now(UTC),
+    )
+    casework_s = refused.model_copy(update={"delivery_id": uuid.uuid4(), "document_id": uuid.uuid4()})
+    other_document = refused.model_copy(update={"document_id": uuid.uuid4()})
+
+    for event in (casework_s, other_document, refused):  # only our delivery of this document counts
+        await service.on_delivery_refused(session, event, _envelope(event))
+    later = refused.model_copy(update={"reason": "another", "refused_at": datetime.now(UTC)})
+    await service.on_delivery_refused(session, later, _envelope(later))  # a replay changes nothing
+
+    after = await service.read(session, staff, document.id)
+    assert (after.delivery_refused_at, after.delivery_refused_reason, after.delivered_at) == (
+        refused.refused_at,
+        refused.reason,
+        None,
+    )
+    marked = [
+        e
+        for e in await audit_log(str(order.client.pnr))
+        if (e["action"], e["object_id"]) == ("update", str(document.id)) and e["actor"] != staff.sub
+    ]
+    assert len(marked) == 1

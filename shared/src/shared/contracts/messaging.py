@@ -157,3 +157,22 @@ class EServiceDeliveryDone(Event):
     mailbox_id: uuid.UUID
     person_id: uuid.UUID
     delivered_at: datetime
+
+
+class EServiceDeliveryRefused(Event):
+    """Messaging refused a delivery it was asked for (casework's
+    `EServiceDeliveryRequested`, provider's `ProviderDocumentDeliveryRequested`):
+    nothing is in the mailbox (the person's e-service is off, the unit's assignment
+    is not running ...). The caseworker or provider sees the document must go by
+    post. The reason is one of messaging's fixed texts, never personal data; ids
+    only otherwise. Keyed by the person (a refused delivery has no mailbox)."""
+
+    ce_type = "se.omsorg.messaging.delivery.refused.v1"
+    topic = MESSAGES_TOPIC
+    key_field = "person_id"
+
+    delivery_id: uuid.UUID
+    document_id: uuid.UUID
+    person_id: uuid.UUID
+    reason: str = Field(max_length=200)
+    refused_at: datetime

@@ -88,3 +88,24 @@ async def mark_delivered(
     )
     person_id: uuid.UUID | None = await session.scalar(statement)
     return person_id
+
+
+async def mark_refused(
+    session: AsyncSession, delivery_id: uuid.UUID, document_id: uuid.UUID, reason: str, at: datetime
+) -> uuid.UUID | None:
+    """Set the delivery refused, once: the document's person, or None when it was
+    answered already (or no document waits for that delivery)."""
+    statement = (
+        update(Document)
+        .where(
+            Document.id == document_id,
+            Document.delivery_id == delivery_id,
+            Document.delivered_at.is_(None),
+            Document.delivery_refused_at.is_(None),
+        )
+        .values(delivery_refused_at=at, delivery_refused_reason=reason)
+        .returning(Document.person_id)
+        .execution_options(synchronize_session=False)
+    )
+    person_id: uuid.UUID | None = await session.scalar(statement)
+    return person_id

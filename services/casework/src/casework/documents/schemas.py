@@ -58,11 +58,15 @@ class DeliveryOut(BaseModel):
 
     delivery_id: uuid.UUID
     kind: EServiceDeliveryKind
-    status: Literal["requested", "delivered"]
+    status: Literal["requested", "delivered", "refused"] = Field(
+        description="refused: messaging could not deliver it; the document must go by post"
+    )
     requested_at: datetime
     requested_by: str
     delivered_at: datetime | None
     message_id: uuid.UUID | None = Field(description="The message in the e-service mailbox")
+    refused_at: datetime | None = None
+    refused_reason: str | None = Field(default=None, description="Why messaging refused it")
 
 
 class DocumentOut(BaseModel):

@@ -13,7 +13,8 @@ Access: a document under a record or case is reached under the records' rule
 by the persons' rule (one of the person's records is in the caseworker's
 units). Every read and write is audited, refusals too. Messaging fetches a
 delivery's PDF through the capability URL (`e_service_fetch`), audited as a
-disclosure; its EServiceDeliveryDone marks the document delivered.
+disclosure; its EServiceDeliveryDone marks the document delivered, its
+EServiceDeliveryRefused marks the delivery refused: the document must go by post.
 
 A person with protected identity's address never goes into a letter: the
 address block says the letter goes through Skatteverket, which forwards post to
@@ -57,7 +58,7 @@ from casework.persons import access as person_access
 from casework.persons import service as persons
 from shared import audit, capability, pdf
 from shared.auth import User
-from shared.contracts.messaging import EServiceDeliveryDone
+from shared.contracts.messaging import EServiceDeliveryDone, EServiceDeliveryRefused
 from shared.events import Envelope
 from shared.patch import changes
 from shared.problems import Conflict, InvalidInput, NotAllowed, NotFound
@@ -169,11 +170,17 @@ async def _out(session: AsyncSession, documents: list[Document]) -> list[Documen
             else DeliveryOut(
                 delivery_id=d.delivery_id,
                 kind=d.delivery_kind,
-                status="delivered" if d.delivered_at is not None else "requested",
+                status="delivered"
+                if d.delivered_at is not None
+                else "refused"
+                if d.delivery_refused_at is not None
+                else "requested",
                 requested_at=d.delivery_requested_at,
                 requested_by=d.delivery_requested_by or "",
                 delivered_at=d.delivered_at,
                 message_id=d.message_id,
+                refused_at=d.delivery_refused_at,
+                refused_reason=d.delivery_refused_reason,
             ),
         )
         for d in documents
@@ -554,6 +561,21 @@ async def on_delivery_done(session: AsyncSession, event: EServiceDeliveryDone, e
     """Messaging delivered the document: it is marked delivered (once; a replay changes nothing)."""
     person_id = await repository.mark_delivered(
         session, event.delivery_id, event.document_id, event.message_id, event.delivered_at
+    )
+    if person_id is not None:
+        person = await persons.by_id(session, person_id)
+        await audit.record(
+            session, audit.from_event(envelope, "update", "document", event.document_id, person.pnr)
+        )
+
+
+async def on_delivery_refused(
+    session: AsyncSession, event: EServiceDeliveryRefused, envelope: Envelope
+) -> None:
+    """Messaging refused the delivery: the document is marked refused, to go by post
+    (once; a replay, or a delivery that is not ours, changes nothing)."""
+    person_id = await repository.mark_refused(
+        session, event.delivery_id, event.document_id, event.reason, event.refused_at
     )
     if person_id is not None:
         person = await persons.by_id(session, person_id)

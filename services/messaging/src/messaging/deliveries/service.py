@@ -12,16 +12,16 @@ message, the delivery row, the audit entries and both events commit together or
 not at all. A fetch that fails for the infrastructure (casework away, the
 stream cut short) pauses the partition and is retried without limit; a refused
 fetch (the link spent, not the announced file) is retried a few times and then
-dead-lettered. Each delivery is delivered once: a replayed request creates no
-second message, it only answers again.
+dead-lettered. Each delivery is delivered (or refused) once: a replayed request
+creates no second message, it only answers again.
 
 Casework checked that the person's message function is on. When messaging's
 projection of it (EServiceSettingsChanged, on another topic) has not caught up
 with what casework saw, the request waits (`ProjectionBehind`, retried like an
 infrastructure failure) up to PROJECTION_GRACE after it was made; when the
 function was turned off after the request (or the settings never came), the
-delivery is recorded as refused and nothing is answered: the caseworker sees the
-document not delivered and sends it by post.
+delivery is recorded as refused and answered so (EServiceDeliveryRefused): the
+caseworker sees the document must go by post.
 
 Provider staff send a document of an assignment the same way
 (ProviderDocumentDeliveryRequested on `provider.orders.v1`, PR-10): the PDF is
@@ -29,9 +29,9 @@ fetched from provider's capability route (`/document-fetch/`), the message is
 from the provider user's personal mailbox, and the right to send is the
 provider assignment (messaging.rights, MS-3): the unit's assignment for the
 client must be running when the request is handled, else the delivery is
-refused (audited) and nothing is delivered or answered; so is a person without
-an active e-service, at once (provider cannot see it, so nothing waits for it).
-EServiceDeliveryDone's `document_id` is then the provider's document."""
+refused (audited, answered EServiceDeliveryRefused) and nothing is delivered; so
+is a person without an active e-service, at once (provider cannot see it, so
+nothing waits for it). The answer's `document_id` is then the provider's document."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ from shared import audit
 from shared.auth import Role, User
 from shared.capability_fetch import Announced, CapabilityFetcher
 from shared.contracts.casework import EServiceDeliveryRequested
-from shared.contracts.messaging import EServiceDeliveryDone
+from shared.contracts.messaging import EServiceDeliveryDone, EServiceDeliveryRefused
 from shared.contracts.provider import ProviderDocumentDeliveryRequested
 from shared.events import Envelope
 from shared.outbox import add_event
@@ -105,6 +105,7 @@ async def _refuse(
     await audit.record(
         session, audit.AuditEntry(**{**entry.__dict__, "outcome": "refused", "reason": reason})
     )
+    await _answer_refused(session, row)
     return row
 
 
@@ -114,8 +115,7 @@ async def deliver(
     """Deliver the PDF as a message into the person's e-service mailbox, once; the delivery."""
     existing = await repository.get(session, event.delivery_id)
     if existing is not None:
-        if existing.status == DeliveryStatus.DELIVERED:
-            await _answer(session, existing)
+        await _answer_again(session, existing)
         return existing
     person = await mailboxes.e_service_person(session, event.person_id)
     if person is None or (not person.messages_enabled and person.changed_at < event.requested_at):
@@ -176,6 +176,30 @@ async def _answer(session: AsyncSession, delivery: EServiceDelivery) -> None:
     )
 
 
+async def _answer_refused(session: AsyncSession, delivery: EServiceDelivery) -> None:
+    """EServiceDeliveryRefused: nothing was delivered; the requester sends it by post."""
+    assert delivery.reason is not None  # refused
+    await add_event(
+        session,
+        EServiceDeliveryRefused(
+            delivery_id=delivery.delivery_id,
+            document_id=delivery.document_id,
+            person_id=delivery.person_id,
+            reason=delivery.reason,
+            refused_at=delivery.handled_at,
+        ),
+        SOURCE,
+    )
+
+
+async def _answer_again(session: AsyncSession, delivery: EServiceDelivery) -> None:
+    """A replayed request: the answer it had, again (its consumers ignore a replay)."""
+    if delivery.status == DeliveryStatus.DELIVERED:
+        await _answer(session, delivery)
+    elif delivery.status == DeliveryStatus.REFUSED:
+        await _answer_refused(session, delivery)
+
+
 # ---- provider documents (PR-10) -----------------------------------------------------
 
 
@@ -224,6 +248,7 @@ async def _refuse_provider(
     await audit.record(
         session, audit.AuditEntry(**{**entry.__dict__, "outcome": "refused", "reason": reason})
     )
+    await _answer_refused(session, row)
     return row
 
 
@@ -238,8 +263,7 @@ async def deliver_provider_document(
     person's e-service mailbox, once, if the unit's assignment runs; the delivery."""
     existing = await repository.get(session, event.delivery_id)
     if existing is not None:
-        if existing.status == DeliveryStatus.DELIVERED:
-            await _answer(session, existing)
+        await _answer_again(session, existing)
         return existing
     person = await mailboxes.e_service_person(session, event.person_id)
     pnr = person.pnr if person else None

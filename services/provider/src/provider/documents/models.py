@@ -46,5 +46,8 @@ class ProviderDocument(Base):
     delivery_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_message_id: Mapped[uuid.UUID | None]
+    # Messaging refused the delivery (EServiceDeliveryRefused): it must go by post.
+    delivery_refused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivery_refused_reason: Mapped[str | None] = mapped_column(String(200))  # messaging's fixed text
     # The PDF sent to the e-service, as messaging fetches it (deferred: lists never load it).
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))

@@ -55,3 +55,22 @@ async def mark_delivered(
         .returning(ProviderDocument)
     )
     return result.first()
+
+
+async def mark_refused(
+    session: AsyncSession, delivery_id: uuid.UUID, document_id: uuid.UUID, reason: str, at: datetime
+) -> ProviderDocument | None:
+    """Mark the document of this delivery refused, once: the document, or None when
+    no document waits for this delivery (unknown, or answered already)."""
+    result = await session.scalars(
+        update(ProviderDocument)
+        .where(
+            ProviderDocument.delivery_id == delivery_id,
+            ProviderDocument.id == document_id,
+            ProviderDocument.delivered_at.is_(None),
+            ProviderDocument.delivery_refused_at.is_(None),
+        )
+        .values(delivery_refused_at=at, delivery_refused_reason=reason)
+        .returning(ProviderDocument)
+    )
+    return result.first()

@@ -74,6 +74,10 @@ class DocumentOut(BaseModel):
     delivery_id: uuid.UUID | None
     delivery_requested_at: datetime | None
     delivered_at: datetime | None
+    delivery_refused_at: datetime | None = Field(
+        default=None, description="Messaging refused the delivery: send the document by post"
+    )
+    delivery_refused_reason: str | None = Field(default=None, description="Why messaging refused it")
     pdf_href: str
 
 

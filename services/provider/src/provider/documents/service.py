@@ -16,7 +16,8 @@ on `provider.orders.v1`): the PDF never travels on Kafka, messaging fetches it
 through a capability URL on provider (`/document-fetch/<document id>?token=...`,
 shared.capability purpose "provider-document", bound to the document and the
 delivery, expiring, spent once delivered), audited as a disclosure to messaging.
-Messaging's EServiceDeliveryDone (its `document_id` is ours) marks it delivered."""
+Messaging's EServiceDeliveryDone (its `document_id` is ours) marks it delivered;
+its EServiceDeliveryRefused marks the delivery refused, to be sent by post."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ from provider.users import service as users
 from shared import audit, capability
 from shared.auth import User
 from shared.contracts.casework import MAX_DELIVERY_BYTES, DeliveryFile
-from shared.contracts.messaging import EServiceDeliveryDone
+from shared.contracts.messaging import EServiceDeliveryDone, EServiceDeliveryRefused
 from shared.contracts.provider import ProviderDocumentDeliveryRequested
 from shared.events import Envelope
 from shared.outbox import add_event
@@ -126,6 +127,8 @@ def to_out(document: ProviderDocument) -> DocumentOut:
         delivery_id=document.delivery_id,
         delivery_requested_at=document.delivery_requested_at,
         delivered_at=document.delivered_at,
+        delivery_refused_at=document.delivery_refused_at,
+        delivery_refused_reason=document.delivery_refused_reason,
         pdf_href=f"/documents/{document.id}/pdf",
     )
 
@@ -382,6 +385,22 @@ async def on_delivery_done(session: AsyncSession, event: EServiceDeliveryDone, e
     delivery of casework's (an id we never gave out) is not ours: ignored."""
     document = await repository.mark_delivered(
         session, event.delivery_id, event.document_id, event.message_id, event.delivered_at
+    )
+    if document is None:
+        return
+    order = (await orders.of_ids(session, [document.order_id]))[document.order_id]
+    await audit.record(
+        session, audit.from_event(envelope, "update", OBJECT_TYPE, document.id, order.client_pnr)
+    )
+
+
+async def on_delivery_refused(
+    session: AsyncSession, event: EServiceDeliveryRefused, envelope: Envelope
+) -> None:
+    """Messaging refused to deliver a document of ours: it is marked refused, to go by
+    post (once). A delivery of casework's (an id we never gave out) is ignored."""
+    document = await repository.mark_refused(
+        session, event.delivery_id, event.document_id, event.reason, event.refused_at
     )
     if document is None:
         return
