@@ -489,6 +489,74 @@ async def bankid_login(http: httpx.AsyncClient, stack: Stack, pnr: str, name: st
 
 # A TCP proxy for outage drills: a real connection path to a real server that a
 # test can cut (every open connection closed, new ones refused) and restore.
+# ---- providers (journeys 9 and 10) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A provider as its staff use it: its id, one unit, its manager and one user."""
+
+    id: str
+    unit: str
+    manager: str  # token
+    manager_sub: str
+    user: str  # token
+    user_sub: str
+
+
+def organisation_number() -> str:
+    """A fresh organisation number (aktiebolag: starting 55, Luhn check digit)."""
+    nine = f"55{random.randint(0, 9_999_999):07d}"
+    return f"{nine}{luhn_checksum_digit(nine)}"
+
+
+async def admin_token(stack: Stack) -> str:
+    return await stack.token("admin", name="Ada Admin", units=["kansliet"])
+
+
+async def registered_provider(http: httpx.AsyncClient, stack: Stack, label: str) -> Provider:
+    """A LOV provider registered by the admin, with one unit and its first manager,
+    who adds one member of staff to the unit."""
+    provider, admin = stack.url("provider"), await admin_token(stack)
+    tag = uuid.uuid4().hex[:8]
+    manager_sub, user_sub = f"pm-{tag}", f"pu-{tag}"
+    created = await http.post(
+        f"{provider}/providers",
+        headers=bearer(admin),
+        json={
+            "name": f"Omsorg {label} AB",
+            "organisation_number": organisation_number(),
+            "kind": "lov",
+            "manager": {"sub": manager_sub, "name": f"Maja Chef {label}"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    provider_id = created.json()["id"]
+    unit = f"hemtjanst-{label.lower()}-{tag}"
+    added = await http.post(
+        f"{provider}/providers/{provider_id}/units",
+        headers=bearer(admin),
+        json={"code": unit, "name": f"Hemtjänst {label}"},
+    )
+    assert added.status_code == 201, added.text
+    manager = await stack.token(
+        "provider_manager", sub=manager_sub, name=f"Maja Chef {label}", provider_id=provider_id, units=[unit]
+    )
+    user_added = await http.post(
+        f"{provider}/providers/{provider_id}/users",
+        headers=bearer(manager),
+        json={"sub": user_sub, "name": f"Ulla Utförare {label}"},
+    )
+    assert user_added.status_code == 201, user_added.text
+    user = await stack.token(
+        "provider", sub=user_sub, name=f"Ulla Utförare {label}", provider_id=provider_id, units=[unit]
+    )
+    return Provider(provider_id, unit, manager, manager_sub, user, user_sub)
+
+
+# ---- the granted decision and its order ----------------------------------------
+
+
 class TcpProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)

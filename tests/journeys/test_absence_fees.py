@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,15 +24,17 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from conftest import (
+    Provider,
     Stack,
     TopicWatch,
+    admin_token,
     bearer,
     eventually,
     investigation_started,
     linked_person,
     new_personnummer,
+    registered_provider,
 )
-from shared.personnummer import luhn_checksum_digit
 
 TODAY = datetime.now(ZoneInfo("Europe/Stockholm")).date()
 REGISTERED = "se.omsorg.provider.absence.registered.v1"
@@ -42,61 +43,6 @@ PROBLEM = "application/problem+json"
 
 
 # ---- providers, a granted decision, an executing order (as in test_orders.py) ----
-
-
-@dataclass(frozen=True)
-class Provider:
-    id: str
-    unit: str
-    manager: str
-    manager_sub: str
-    user: str
-    user_sub: str
-
-
-async def admin_token(stack: Stack) -> str:
-    return await stack.token("admin", name="Ada Admin", units=["kansliet"])
-
-
-async def registered_provider(http: httpx.AsyncClient, stack: Stack, label: str) -> Provider:
-    """A LOV provider registered by the admin, with one unit, its first manager and
-    one member of staff the manager added."""
-    provider, admin = stack.url("provider"), await admin_token(stack)
-    tag = uuid.uuid4().hex[:8]
-    manager_sub, user_sub = f"pm-{tag}", f"pu-{tag}"
-    nine = f"55{random.randint(0, 9_999_999):07d}"
-    created = await http.post(
-        f"{provider}/providers",
-        headers=bearer(admin),
-        json={
-            "name": f"Omsorg {label} AB",
-            "organisation_number": f"{nine}{luhn_checksum_digit(nine)}",
-            "kind": "lov",
-            "manager": {"sub": manager_sub, "name": f"Maja Chef {label}"},
-        },
-    )
-    assert created.status_code == 201, created.text
-    provider_id = created.json()["id"]
-    unit = f"hemtjanst-{label.lower()}-{tag}"
-    added = await http.post(
-        f"{provider}/providers/{provider_id}/units",
-        headers=bearer(admin),
-        json={"code": unit, "name": f"Hemtjänst {label}"},
-    )
-    assert added.status_code == 201, added.text
-    manager = await stack.token(
-        "provider_manager", sub=manager_sub, name=f"Maja Chef {label}", provider_id=provider_id, units=[unit]
-    )
-    user_added = await http.post(
-        f"{provider}/providers/{provider_id}/users",
-        headers=bearer(manager),
-        json={"sub": user_sub, "name": f"Ulla Utförare {label}"},
-    )
-    assert user_added.status_code == 201, user_added.text
-    user = await stack.token(
-        "provider", sub=user_sub, name=f"Ulla Utförare {label}", provider_id=provider_id, units=[unit]
-    )
-    return Provider(provider_id, unit, manager, manager_sub, user, user_sub)
 
 
 @dataclass(frozen=True)

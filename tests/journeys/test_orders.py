@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -29,6 +28,7 @@ import httpx
 from pypdf import PdfReader
 
 from conftest import (
+    Provider,
     Stack,
     TopicWatch,
     bankid_login,
@@ -37,9 +37,9 @@ from conftest import (
     investigation_started,
     linked_person,
     new_personnummer,
+    registered_provider,
 )
 from shared.db import asyncpg_dsn
-from shared.personnummer import luhn_checksum_digit
 
 TODAY = datetime.now(ZoneInfo("Europe/Stockholm")).date()
 ORDER_PLACED = "se.omsorg.casework.order.placed.v1"
@@ -50,71 +50,6 @@ PROBLEM = "application/problem+json"
 
 
 # ---- the two providers ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Provider:
-    """A provider as its staff use it: its id, one unit, its manager and one user."""
-
-    id: str
-    unit: str
-    manager: str  # token
-    manager_sub: str
-    user: str  # token
-    user_sub: str
-
-
-def organisation_number() -> str:
-    """A fresh organisation number (aktiebolag: starting 55, Luhn check digit)."""
-    nine = f"55{random.randint(0, 9_999_999):07d}"
-    return f"{nine}{luhn_checksum_digit(nine)}"
-
-
-async def admin_token(stack: Stack) -> str:
-    return await stack.token("admin", name="Ada Admin", units=["kansliet"])
-
-
-async def registered_provider(http: httpx.AsyncClient, stack: Stack, label: str) -> Provider:
-    """A LOV provider registered by the admin, with one unit and its first manager,
-    who adds one member of staff to the unit."""
-    provider, admin = stack.url("provider"), await admin_token(stack)
-    tag = uuid.uuid4().hex[:8]
-    manager_sub, user_sub = f"pm-{tag}", f"pu-{tag}"
-    created = await http.post(
-        f"{provider}/providers",
-        headers=bearer(admin),
-        json={
-            "name": f"Omsorg {label} AB",
-            "organisation_number": organisation_number(),
-            "kind": "lov",
-            "manager": {"sub": manager_sub, "name": f"Maja Chef {label}"},
-        },
-    )
-    assert created.status_code == 201, created.text
-    provider_id = created.json()["id"]
-    unit = f"hemtjanst-{label.lower()}-{tag}"
-    added = await http.post(
-        f"{provider}/providers/{provider_id}/units",
-        headers=bearer(admin),
-        json={"code": unit, "name": f"Hemtjänst {label}"},
-    )
-    assert added.status_code == 201, added.text
-    manager = await stack.token(
-        "provider_manager", sub=manager_sub, name=f"Maja Chef {label}", provider_id=provider_id, units=[unit]
-    )
-    user_added = await http.post(
-        f"{provider}/providers/{provider_id}/users",
-        headers=bearer(manager),
-        json={"sub": user_sub, "name": f"Ulla Utförare {label}"},
-    )
-    assert user_added.status_code == 201, user_added.text
-    user = await stack.token(
-        "provider", sub=user_sub, name=f"Ulla Utförare {label}", provider_id=provider_id, units=[unit]
-    )
-    return Provider(provider_id, unit, manager, manager_sub, user, user_sub)
-
-
-# ---- the granted decision and its order ----------------------------------------
 
 
 def decision_form(outcome: str = "Beviljad", period_from: date = TODAY) -> dict[str, Any]:
