@@ -557,6 +557,21 @@ async def registered_provider(http: httpx.AsyncClient, stack: Stack, label: str)
 # ---- the granted decision and its order ----------------------------------------
 
 
+def journey_module(filename: str) -> Any:
+    """Another journey test file, whose set-up a journey reuses, loaded once by path
+    (the journeys are no package): `orders = journey_module("test_orders.py")`."""
+    import importlib.util
+
+    name = f"journey_{Path(filename).stem}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "journeys" / filename)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 class TcpProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)

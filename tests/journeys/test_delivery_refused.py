@@ -10,35 +10,18 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 
-from conftest import Stack, TopicWatch, bearer, eventually
+from conftest import Stack, TopicWatch, bearer, eventually, journey_module
 
 REFUSED = "se.omsorg.messaging.delivery.refused.v1"
 NO_E_SERVICE = "the person has no e-service"
 
 
-def _journey_9() -> ModuleType:
-    """tests/journeys/test_orders.py, whose setup this journey reuses (loaded once by path:
-    the journeys are no package)."""
-    name = "journey_9_orders"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_orders.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-orders = _journey_9()
+orders = journey_module("test_orders.py")  # journey 9, whose set-up this one reuses
 
 
 async def test_a_document_for_a_client_without_an_e_service_shows_the_delivery_refused(

@@ -12,17 +12,13 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 
-from conftest import Stack, TopicWatch, bankid_login, bearer, eventually
+from conftest import Stack, TopicWatch, bankid_login, bearer, eventually, journey_module
 
 DEV_SMS = "http://127.0.0.1:8107"
 DOCUMENT_ALERT = "Du har fått ett nytt dokument från Omsorg. Logga in i e-tjänsten för att läsa det."
@@ -30,20 +26,7 @@ REQUESTED = "se.omsorg.provider.document.e-service-delivery-requested.v1"
 PROBLEM = "application/problem+json"
 
 
-def _journey_9() -> ModuleType:
-    """tests/journeys/test_orders.py, whose setup this journey reuses (loaded once by path:
-    the journeys are no package)."""
-    name = "journey_9_orders"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("test_orders.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-orders = _journey_9()
+orders = journey_module("test_orders.py")  # journey 9, whose set-up this one reuses
 
 
 async def with_sms_alerts(http: httpx.AsyncClient, stack: Stack, client: Any) -> tuple[str, str]:
