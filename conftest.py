@@ -489,6 +489,29 @@ async def bankid_login(http: httpx.AsyncClient, stack: Stack, pnr: str, name: st
 
 # A TCP proxy for outage drills: a real connection path to a real server that a
 # test can cut (every open connection closed, new ones refused) and restore.
+async def e_service_citizen(
+    http: httpx.AsyncClient, stack: Stack, pnr: str, name: str
+) -> tuple[dict[str, Any], str, str]:
+    """A linked citizen whose caseworker turned the message function on, once
+    messaging knows it and who their caseworker is: (link, caseworker token,
+    citizen token)."""
+    link, caseworker, _ = await linked_person(http, stack, pnr, citizen_name=name)
+    response = await http.put(
+        f"{stack.url('casework')}/persons/{link['person_id']}/e-service",
+        headers=bearer(caseworker),
+        json={"messages_enabled": True},
+    )
+    assert response.status_code == 200, response.text
+    citizen = await bankid_login(http, stack, pnr, name)
+
+    async def known() -> bool:
+        response = await http.get(f"{stack.url('messaging')}/e-service/mailbox", headers=bearer(citizen))
+        return response.status_code == 200 and bool(response.json()["caseworkers"])
+
+    await eventually(known)
+    return link, caseworker, citizen
+
+
 # ---- providers (journeys 9 and 10) ----------------------------------------------
 
 

@@ -19,9 +19,9 @@ import httpx
 from conftest import (
     Stack,
     TopicWatch,
-    bankid_login,
     bearer,
     caseworker_token,
+    e_service_citizen,
     eventually,
     linked_person,
     new_personnummer,
@@ -35,28 +35,6 @@ _INTAKE_IGNORED = re.compile(
     r'\{consumer="intake",outcome="ignored",topic="casework\.cases\.v1"\} (\S+)$',
     re.MULTILINE,
 )
-
-
-async def activated(
-    http: httpx.AsyncClient, stack: Stack, pnr: str, name: str
-) -> tuple[dict[str, Any], str, str]:
-    """A linked citizen with the message function on, once messaging knows their
-    caseworker: (link, caseworker token, citizen token)."""
-    link, caseworker, _ = await linked_person(http, stack, pnr, citizen_name=name)
-    response = await http.put(
-        f"{stack.url('casework')}/persons/{link['person_id']}/e-service",
-        headers=bearer(caseworker),
-        json={"messages_enabled": True},
-    )
-    assert response.status_code == 200, response.text
-    citizen = await bankid_login(http, stack, pnr, name)
-
-    async def known() -> bool:
-        response = await http.get(f"{stack.url('messaging')}/e-service/mailbox", headers=bearer(citizen))
-        return response.status_code == 200 and bool(response.json()["caseworkers"])
-
-    await eventually(known)
-    return link, caseworker, citizen
 
 
 async def colleague(
@@ -129,7 +107,7 @@ async def test_a_co_caseworker_writes_to_the_citizen_until_removed(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
     pnr = new_personnummer()
-    link, caseworker, citizen = await activated(http, stack, pnr, "Annika Test")
+    link, caseworker, citizen = await e_service_citizen(http, stack, pnr, "Annika Test")
     record_id, person_id = link["record_id"], link["person_id"]
     casework = stack.url("casework")
     kalle_sub, kalle = await colleague(http, stack, "Kalle Kollega")

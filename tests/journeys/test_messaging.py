@@ -24,6 +24,7 @@ from conftest import (
     bankid_login,
     bearer,
     caseworker_token,
+    e_service_citizen,
     eventually,
     investigation_started,
     linked_person,
@@ -42,28 +43,6 @@ def sub_of(token: str) -> str:
 
 def shown(name: str, pnr: str) -> str:
     return f"{name} ({pnr[:8]}-{pnr[8:]})"
-
-
-async def activated(
-    http: httpx.AsyncClient, stack: Stack, pnr: str, name: str
-) -> tuple[dict[str, Any], str, str]:
-    """A linked citizen whose caseworker turned the message function on, once
-    messaging knows it and who their caseworker is: (link, caseworker, citizen)."""
-    link, caseworker, _ = await linked_person(http, stack, pnr, citizen_name=name)
-    response = await http.put(
-        f"{stack.url('casework')}/persons/{link['person_id']}/e-service",
-        headers=bearer(caseworker),
-        json={"messages_enabled": True},
-    )
-    assert response.status_code == 200, response.text
-    citizen = await bankid_login(http, stack, pnr, name)
-
-    async def known() -> bool:
-        response = await http.get(f"{stack.url('messaging')}/e-service/mailbox", headers=bearer(citizen))
-        return response.status_code == 200 and bool(response.json()["caseworkers"])
-
-    await eventually(known)
-    return link, caseworker, citizen
 
 
 async def own_mailbox(http: httpx.AsyncClient, stack: Stack, token: str, kind: str = "personal") -> str:
@@ -97,7 +76,7 @@ async def test_the_caseworker_writes_to_the_citizen_who_reads_and_replies(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
     pnr = new_personnummer()
-    link, caseworker, citizen = await activated(http, stack, pnr, "Annika Test")
+    link, caseworker, citizen = await e_service_citizen(http, stack, pnr, "Annika Test")
     messaging = stack.url("messaging")
     box = await own_mailbox(http, stack, caseworker)
 
@@ -174,7 +153,7 @@ async def test_bad_input_answers_problem_details_and_writes_nothing(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
     pnr = new_personnummer()
-    link, caseworker, citizen = await activated(http, stack, pnr, "Annika Test")
+    link, caseworker, citizen = await e_service_citizen(http, stack, pnr, "Annika Test")
     messaging = stack.url("messaging")
     box = await own_mailbox(http, stack, caseworker)
     good = {"from_mailbox_id": box, "to_client": link["person_id"], "subject": "Hej", "body": "Text"}
@@ -257,8 +236,8 @@ async def test_access_to_mailboxes_and_messages(stack: Stack, http: httpx.AsyncC
     """Own mailbox, group member, non-member, other unit, citizen A and B: each
     refusal a 403 problem and a row in messaging's audit log."""
     a_pnr, b_pnr = new_personnummer(), new_personnummer()
-    _, caseworker, citizen_a = await activated(http, stack, a_pnr, "Annika Test")
-    _, _, citizen_b = await activated(http, stack, b_pnr, "Bertil Test")
+    _, caseworker, citizen_a = await e_service_citizen(http, stack, a_pnr, "Annika Test")
+    _, _, citizen_b = await e_service_citizen(http, stack, b_pnr, "Bertil Test")
     messaging = stack.url("messaging")
     box = await own_mailbox(http, stack, caseworker)
     member = await stack.token("caseworker", name="Vera Vuxen", units=["ifo-vuxen"])
@@ -318,8 +297,8 @@ async def test_attachments_travel_with_the_message_and_follow_its_access(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
     a_pnr, b_pnr = new_personnummer(), new_personnummer()
-    link, caseworker, citizen_a = await activated(http, stack, a_pnr, "Annika Test")
-    _, _, citizen_b = await activated(http, stack, b_pnr, "Bertil Test")
+    link, caseworker, citizen_a = await e_service_citizen(http, stack, a_pnr, "Annika Test")
+    _, _, citizen_b = await e_service_citizen(http, stack, b_pnr, "Bertil Test")
     messaging = stack.url("messaging")
     box = await own_mailbox(http, stack, caseworker)
     data = "Punkter att återkoppla kring.\n".encode()

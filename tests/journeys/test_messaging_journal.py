@@ -21,6 +21,7 @@ from conftest import (
     TopicWatch,
     bankid_login,
     bearer,
+    e_service_citizen,
     eventually,
     investigation_started,
     linked_person,
@@ -34,28 +35,6 @@ PROBLEM = "application/problem+json"
 PDF = (
     b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + os.urandom(300_000) + b"%%EOF\n"
 )
-
-
-async def activated(
-    http: httpx.AsyncClient, stack: Stack, pnr: str, name: str
-) -> tuple[dict[str, Any], str, str]:
-    """A linked citizen with the message function on, once messaging knows their
-    caseworker: (link, caseworker token, citizen token)."""
-    link, caseworker, _ = await linked_person(http, stack, pnr, citizen_name=name)
-    response = await http.put(
-        f"{stack.url('casework')}/persons/{link['person_id']}/e-service",
-        headers=bearer(caseworker),
-        json={"messages_enabled": True},
-    )
-    assert response.status_code == 200, response.text
-    citizen = await bankid_login(http, stack, pnr, name)
-
-    async def known() -> bool:
-        response = await http.get(f"{stack.url('messaging')}/e-service/mailbox", headers=bearer(citizen))
-        return response.status_code == 200 and bool(response.json()["caseworkers"])
-
-    await eventually(known)
-    return link, caseworker, citizen
 
 
 async def journaled(http: httpx.AsyncClient, stack: Stack, token: str, message_id: str) -> dict[str, Any]:
@@ -84,7 +63,7 @@ async def test_the_caseworker_journals_a_citizens_message_and_its_attachment(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
     pnr = new_personnummer()
-    link, caseworker, citizen = await activated(http, stack, pnr, "Annika Test")
+    link, caseworker, citizen = await e_service_citizen(http, stack, pnr, "Annika Test")
     messaging, casework = stack.url("messaging"), stack.url("casework")
 
     # The citizen writes, with a PDF.
@@ -189,7 +168,7 @@ async def test_a_message_a_related_person_wrote_is_journaled_in_their_name(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
     pnr, related_pnr = new_personnummer(), new_personnummer()
-    link, caseworker, _ = await activated(http, stack, pnr, "Annika Test")
+    link, caseworker, _ = await e_service_citizen(http, stack, pnr, "Annika Test")
     messaging = stack.url("messaging")
     await investigation_started(http, stack, link, caseworker)  # approvals only from then on (CW-7)
     response = await http.post(
@@ -236,7 +215,7 @@ async def test_journaling_into_a_record_of_another_unit_is_refused_and_audited(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
     pnr = new_personnummer()
-    link, caseworker, citizen = await activated(http, stack, pnr, "Annika Test")
+    link, caseworker, citizen = await e_service_citizen(http, stack, pnr, "Annika Test")
     messaging = stack.url("messaging")
     # Another unit's intake record of the same citizen (a second application, linked there).
     other, other_caseworker, _ = await linked_person(http, stack, pnr, unit="annan-enhet")

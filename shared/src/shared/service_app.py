@@ -41,9 +41,11 @@ class Worker(Protocol):
     """A background task of a service's process (notify's sender): started once
     the outbox relay runs, stopped before it, so what it records still leaves."""
 
-    def start(self) -> None: ...
+    def start(self) -> None:
+        """Begin working in the background; return at once."""
 
-    async def stop(self) -> None: ...
+    async def stop(self) -> None:
+        """Finish what is under way and stop; return when stopped."""
 
 
 @dataclass

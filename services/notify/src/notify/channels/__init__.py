@@ -42,10 +42,8 @@ class SmsSender(Protocol):
     async def send_sms(self, to: str, text: str, reference: str) -> SendOutcome:
         """Send `text` to the E.164 number `to`; `reference` (the alert's id) lets a
         delivery report be matched even if the gateway's id were lost."""
-        ...
 
 
 class EmailSender(Protocol):
     async def send_email(self, to: str, subject: str, text: str, reference: str) -> SendOutcome:
         """Send a plain-text e-mail; `reference` (the alert's id) goes into the Message-ID."""
-        ...
