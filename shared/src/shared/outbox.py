@@ -182,6 +182,8 @@ class OutboxRelay:
         self._send_timeout = send_timeout
         self._missing_topic_grace = missing_topic_grace
         self._cleaned_at = 0.0
+        self._in_pass = asyncio.Event()  # set while a pass publishes and marks
+        self._stopping = False
         self.published = 0
         # For readiness: when a pass last completed without an infrastructure error.
         self.last_success = time.monotonic()
@@ -190,7 +192,14 @@ class OutboxRelay:
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop after the pass under way has marked what Kafka acknowledged (at
+        most `grace_seconds`), so a graceful shutdown sends nothing twice."""
+        self._stopping = True
+        self._wake.set()  # out of an idle wait at once
+        if self._task and self._in_pass.is_set():
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -207,10 +216,14 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 await self._ensure_listener()
-                outcome = await self.relay_once()
+                self._in_pass.set()
+                try:
+                    outcome = await self.relay_once()
+                finally:
+                    self._in_pass.clear()
                 await self._maybe_clean()
                 if outcome.failed and not outcome.sent:
                     # Nothing moved: Kafka is away or the only keys left keep
