@@ -104,6 +104,12 @@ class Meter:
 
     def _watched(self) -> dict[int, str]:
         pids = {pid: label for label, pid in self.services.items()}
+        # A service run with several workers is a uvicorn supervisor and its
+        # worker processes: the workers count under the service's label.
+        for label, pid in self.services.items():
+            for child in children(pid):
+                pids[child] = label
+                self._label.setdefault(child, label)
         if self.postmaster is not None:
             pids[self.postmaster] = "postgresql"
             for child in children(self.postmaster):
