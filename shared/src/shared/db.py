@@ -55,9 +55,21 @@ POOL_RECYCLE_SECONDS = 1800
 # never pinged.
 PING_AFTER_IDLE_SECONDS = 30.0
 _CHECKED_IN_AT = "omsorg_checked_in_at"
+# How long a checkout waits for a free connection, and how long opening a new
+# one may take, before the caller gets an error: an HTTP request then answers
+# 503 with Retry-After (shared.problems), a consumer retries later
+# (shared.inbox), instead of every request hanging for SQLAlchemy's 30 s (or
+# asyncpg's 60 s connect timeout, against a host that drops packets).
+POOL_TIMEOUT_SECONDS = 2.0
+CONNECT_TIMEOUT_SECONDS = 3.0
 
 
-def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+def make_engine(
+    url: str,
+    pool_size: int = 10,
+    pool_timeout: float = POOL_TIMEOUT_SECONDS,
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+) -> AsyncEngine:
     """An async engine whose pool keeps dead connections from failing requests
     without a round trip per checkout.
 
@@ -73,9 +85,19 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     What is left, a connection that dies mid-request, fails that request, as it
     did with pre-ping; SQLAlchemy then invalidates the whole pool (every older
     connection is replaced at its next checkout), and consumers retry it as an
-    infrastructure error (shared.inbox)."""
+    infrastructure error (shared.inbox).
+
+    A checkout waits at most `pool_timeout` seconds for a connection, and a new
+    connection may take at most `connect_timeout` to open: past either the
+    caller fails fast (sqlalchemy.exc.TimeoutError, TimeoutError), which the
+    HTTP edge answers with 503 and Retry-After."""
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=POOL_RECYCLE_SECONDS
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=POOL_RECYCLE_SECONDS,
+        pool_timeout=pool_timeout,
+        connect_args={"timeout": connect_timeout},
     )
     dialect = engine.sync_engine.dialect
 

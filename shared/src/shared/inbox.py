@@ -35,7 +35,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka import errors as kafka_errors
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -43,11 +42,11 @@ from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from prometheus_client import Counter, Gauge
 from pydantic import ValidationError
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.events import KNOWN_TYPES, ContractRegistry, Envelope, EnvelopeError, Event
+from shared.infra_errors import is_infrastructure_error
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +81,6 @@ _CLAIM_BATCH = text("""
     ON CONFLICT DO NOTHING RETURNING event_id
 """)
 
-# SQLSTATE classes that say "the database is unavailable or busy", not "this
-# record is wrong": connection exceptions, insufficient resources, operator
-# intervention (shutdown, cancel), system errors, serialization and deadlock.
-_TRANSIENT_SQLSTATE_CLASSES = ("08", "53", "57", "58")
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
-
 
 def dlq_topic(topic: str, consumer: str) -> str:
     return f"{topic}.dlq.{consumer}"
@@ -103,55 +96,6 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, EnvelopeError):
         return f"{type(exc).__name__}: {exc}"
     return type(exc).__name__
-
-
-def is_infrastructure_error(exc: BaseException) -> bool:
-    """True when `exc` (or what caused it) says PostgreSQL or Kafka is away or
-    overloaded: retry it without limit, never dead-letter the record for it."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(
-            current,
-            (
-                ConnectionError,
-                TimeoutError,
-                sa_exc.TimeoutError,
-                asyncpg.PostgresConnectionError,
-                asyncpg.InterfaceError,
-                asyncpg.CannotConnectNowError,
-                asyncpg.TooManyConnectionsError,
-            ),
-        ):
-            return True
-        if isinstance(current, OSError) and current.errno is not None:
-            return True  # connection refused, reset, unreachable
-        if isinstance(current, kafka_errors.KafkaError) and (
-            current.retriable
-            or isinstance(
-                current,
-                (
-                    kafka_errors.KafkaConnectionError,
-                    kafka_errors.KafkaTimeoutError,
-                    kafka_errors.UnknownTopicOrPartitionError,
-                ),
-            )
-        ):
-            return True
-        if isinstance(current, sa_exc.DBAPIError):
-            if current.connection_invalidated:
-                return True
-            sqlstate = str(getattr(current.orig, "sqlstate", None) or "")
-            if sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES:
-                return True
-            if isinstance(current, sa_exc.InterfaceError):
-                return True
-        sqlstate = str(getattr(current, "sqlstate", None) or "")
-        if sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES:
-            return True
-        current = current.__cause__ or current.__context__
-    return False
 
 
 @dataclass

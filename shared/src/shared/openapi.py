@@ -4,7 +4,8 @@ FastAPI documents its request-validation error as `application/json` with its ow
 body shape, while every error here is RFC 9457 problem details in
 `application/problem+json` (shared.problems). It leaves out what the edge answers
 before an endpoint runs: 400 for a body that is not readable JSON, 413 for a body
-over the limit (shared.http_limits). And pydantic names formats no validator of
+over the limit (shared.http_limits), 503 with Retry-After over capacity or
+with the database away (shared.overload, shared.problems). And pydantic names formats no validator of
 the document knows (`ipvanyaddress`). `conform` puts all that right once, on the
 generated document, so every service's /openapi.json is what a client gets.
 """
@@ -56,6 +57,13 @@ BODY_PROBLEMS: dict[str, str] = {
     "413": "The body is larger than this operation accepts",
 }
 
+# Answered by the edge for any operation: over capacity (shared.overload) or
+# with the database away (shared.problems), always with Retry-After.
+UNAVAILABLE = {
+    "description": "Over capacity or a dependency is away; retry after Retry-After seconds",
+    "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+}
+
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _IP_ANY = {"anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]}
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -77,6 +85,7 @@ def _conform_responses(operation: dict[str, Any]) -> None:
             response["content"] = _problem_content()
             if status == "422":
                 response["description"] = "Invalid input"
+    responses.setdefault("503", {**UNAVAILABLE, "content": _problem_content()})
     if "requestBody" in operation:
         for status, description in BODY_PROBLEMS.items():
             responses.setdefault(status, {"description": description, "content": _problem_content()})

@@ -26,6 +26,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.infra_errors import is_infrastructure_error
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -169,14 +171,23 @@ def _field_like(part: object) -> object:
     return part if isinstance(part, int) or re.fullmatch(r"[a-z_][a-z0-9_]*", str(part)) else "*"
 
 
-def describe(exc: BaseException) -> str:
-    """The exception's type and its causes' types; for a response validation
-    error the failing locations and error types. Never a message or a value."""
+def _type_name(exc: BaseException, qualified: bool) -> str:
+    kind = type(exc)
+    if not qualified or kind.__module__ == "builtins":
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def describe(exc: BaseException, qualified: bool = False) -> str:
+    """The exception's type and its causes' types (`qualified`: with their modules,
+    so sqlalchemy's pool TimeoutError is told from a connect timeout); for a
+    response validation error the failing locations and error types. Never a
+    message or a value."""
     names, seen = [], set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        names.append(type(current).__name__)
+        names.append(_type_name(current, qualified))
         current = current.__cause__ or current.__context__
     text = " <- ".join(names)
     if isinstance(exc, ResponseValidationError):
@@ -212,6 +223,47 @@ def _internal_error(scope: Scope, cid: str) -> JSONResponse:
     return response
 
 
+# A database that is away (refused, reset, shutting down or starting up, out of
+# connections) or a pool with no free connection: answered 503 with this
+# Retry-After, never 500 and never a wait of half a minute. The transaction was
+# rolled back by the request's session (shared.db): nothing was saved.
+DEPENDENCY_RETRY_AFTER_SECONDS = 2
+
+
+def _dependency_unavailable(scope: Scope, exc: BaseException) -> JSONResponse:
+    cid = correlation_id(scope)
+    # Types only, as for every error: a driver's message may quote a statement's values.
+    log.warning(
+        "dependency unavailable: %s on %s %s (correlation id %s)",
+        describe(exc, qualified=True),
+        scope.get("method", ""),
+        route_template(scope),
+        cid,
+    )
+    seconds = DEPENDENCY_RETRY_AFTER_SECONDS
+    response = problem(
+        503,
+        "Service unavailable",
+        f"A service this request needs is unavailable or busy; nothing was saved. Try again in {seconds} s.",
+        scope.get("path", ""),
+        retry_after=seconds,
+        correlation_id=cid,
+    )
+    response.headers["retry-after"] = str(seconds)
+    response.headers["x-correlation-id"] = cid
+    return response
+
+
+def error_response(scope: Scope, exc: BaseException) -> JSONResponse:
+    """The answer to an exception no handler took: 503 when the database (or
+    another dependency) is away or busy, else 500; logged without its message."""
+    if is_infrastructure_error(exc):
+        return _dependency_unavailable(scope, exc)
+    cid = correlation_id(scope)
+    log_unexpected(scope, exc, cid)
+    return _internal_error(scope, cid)
+
+
 class ResponseAbandoned(Exception):
     """An unexpected error after the response had started; raised instead of
     the original so the server's own error log gets no message to print."""
@@ -243,11 +295,11 @@ class UnhandledErrors:
         try:
             await self.app(scope, receive, tracked_send)
         except Exception as exc:
-            cid = correlation_id(scope)
-            log_unexpected(scope, exc, cid)
             if started:
+                cid = correlation_id(scope)
+                log_unexpected(scope, exc, cid)
                 raise ResponseAbandoned(f"correlation id {cid}") from None
-            await _internal_error(scope, cid)(scope, receive, send)
+            await error_response(scope, exc)(scope, receive, send)
 
 
 class WithholdExceptionText(logging.Filter):
@@ -336,12 +388,10 @@ def install_problem_handlers(app: FastAPI) -> None:
                 "time; nothing was saved. Reload and try again.",
                 request.url.path,
             )
-        return await _unexpected(request, exc)
+        return error_response(request.scope, exc)
 
     # What escapes even UnhandledErrors (an outer middleware's bug) reaches
     # ServerErrorMiddleware, which calls this and then re-raises to the server.
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        cid = correlation_id(request.scope)
-        log_unexpected(request.scope, exc, cid)
-        return _internal_error(request.scope, cid)
+        return error_response(request.scope, exc)

@@ -33,6 +33,7 @@ from shared.inbox import InboxConsumer
 from shared.kafka_security import broker_security, client_kwargs
 from shared.openapi import install_openapi
 from shared.outbox import OutboxRelay, Retention
+from shared.overload import install_load_shedding
 from shared.problems import install_problem_handlers
 from shared.settings import ServiceSettings
 
@@ -85,14 +86,22 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url, settings.db_pool_size)
+        engine = make_engine(
+            settings.database_url,
+            settings.db_pool_size,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            connect_timeout=settings.db_connect_timeout_seconds,
+        )
         broker = KafkaBroker(
-            settings.kafka_bootstrap_servers,
+            settings.kafka_bootstrap_servers.split(","),  # a cluster: every broker, for bootstrapping
             acks="all",
             enable_idempotence=True,
             security=broker_security(settings),
             client_id=f"omsorg-{spec.name}",
             allow_auto_create_topics=False,
+            # On shutdown a consumer finishes the batch in hand (its transaction
+            # and offset commit) before it stops, for up to this long.
+            graceful_timeout=10.0,
             description=spec.description,
             log_level=logging.DEBUG,
         )  # FastStream's per-message lines: quiet
@@ -147,17 +156,28 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         try:
             yield
         finally:
+            # Uvicorn has drained HTTP by now. Consumers stop after their batch,
+            # then the relay sends what they and the last requests recorded.
             for worker in reversed(workers):
                 await worker.stop()
+            await broker.stop()
             await app.state.audit_sealer.stop()
             await relay.stop()
-            await broker.stop()
             await engine.dispose()
 
     app = FastAPI(title=spec.title, description=spec.description, lifespan=lifespan)
     install_problem_handlers(app)
     install_openapi(app)
     install_body_size_limit(app, settings.max_body_bytes, settings.max_body_bytes_by_route)
+    # Outside the body limit and the app, inside the metrics: a refused request
+    # never reaches either, and shows in the request counts as a 503.
+    install_load_shedding(
+        app,
+        max_in_flight=settings.max_requests_in_flight,
+        max_queued=settings.max_requests_queued,
+        wait_seconds=settings.admission_wait_seconds,
+        retry_after_seconds=settings.overload_retry_after_seconds,
+    )
     install_metrics_middleware(app)
     app.include_router(health_router)
     for router in spec.routers:

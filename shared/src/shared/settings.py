@@ -87,6 +87,19 @@ class ServiceSettings(BaseSettings):
     citizen_issuer_url: str = "http://127.0.0.1:8101/auth"
     token_audience: str = "omsorg"
     db_pool_size: int = 10
+    # A request waits at most this long for a pooled connection, and a new one
+    # may take at most this long to open; past that it answers 503 with
+    # Retry-After (shared.db, shared.problems) instead of hanging.
+    db_pool_timeout_seconds: float = 2.0
+    db_connect_timeout_seconds: float = 3.0
+    # Load shedding (shared.overload): at most this many requests at once per
+    # process; one more waits for a slot at most admission_wait_seconds (at most
+    # max_requests_queued of them wait), else it is answered 503 at once with
+    # Retry-After: overload_retry_after_seconds. Health and /metrics are exempt.
+    max_requests_in_flight: int = 100
+    max_requests_queued: int = 100
+    admission_wait_seconds: float = 0.25
+    overload_retry_after_seconds: int = 1
     # Consumers: attempts before a failing event goes to the dead-letter topic.
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2

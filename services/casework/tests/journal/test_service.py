@@ -35,7 +35,7 @@ from casework.models import Document, IntakeRecord, JournalEntry, Person
 from shared.auth import User
 from shared.contracts.messaging import JournalAttachment, MessageAuthor, MessageJournalRequested, Registrar
 from shared.events import Envelope, Event
-from shared.inbox import is_infrastructure_error
+from shared.infra_errors import is_infrastructure_error
 from shared.personnummer import Personnummer
 from shared.problems import InvalidInput, NotAllowed
 

@@ -43,7 +43,7 @@ from shared.contracts.messaging import (
     EServiceDeliveryRefused,
     MessageDeliveredToEService,
 )
-from shared.inbox import is_infrastructure_error
+from shared.infra_errors import is_infrastructure_error
 
 PDF = b"%PDF-1.4 kallelse " + bytes(range(256)) * 2000  # ~0.5 MB, several chunks
 DELIVERED = MessageDeliveredToEService.ce_type

@@ -45,20 +45,26 @@ async def _purging(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(tags=["login"], lifespan=_purging)
 
 
-def _setup(request: Request) -> LoginSetup:
+# Dependencies are `async def` although they never wait: FastAPI runs a plain
+# `def` dependency in the thread pool, a thread hop per request for nothing.
+async def _setup(request: Request) -> LoginSetup:
+    return _login_setup(request)
+
+
+def _login_setup(request: Request) -> LoginSetup:
     setup: LoginSetup = request.app.state.login
     return setup
 
 
-def _backend(request: Request) -> EidBackend:
-    return _setup(request).backend(request.app.state.sessionmaker)
+async def _backend(request: Request) -> EidBackend:
+    return _login_setup(request).backend(request.app.state.sessionmaker)
 
 
 def _rate_limited(which: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
     """A dependency that refuses a client address over its `which` limit (429 with Retry-After)."""
 
     async def dependency(request: Request) -> None:
-        limiter: RateLimiter | None = getattr(_setup(request), f"{which}_limiter")
+        limiter: RateLimiter | None = getattr(_login_setup(request), f"{which}_limiter")
         if limiter is None:
             return
         wait = limiter.take(request.client.host if request.client else "unknown")
