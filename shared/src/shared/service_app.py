@@ -127,6 +127,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             settings.consumer_backoff_seconds,
             settings.consumer_max_pause_seconds,
             settings.consumer_dlq_timeout_seconds,
+            settings.consumer_batch_size,
+            settings.consumer_batch_wait_ms,
         )
         app.state.stuck_after_seconds = settings.stuck_after_seconds
         app.state.settings = settings

@@ -102,6 +102,9 @@ class ServiceSettings(BaseSettings):
     overload_retry_after_seconds: int = 1
     # Consumers: attempts before a failing event goes to the dead-letter topic.
     consumer_max_attempts: int = 5
+    # Records per consumer transaction (one poll), and how long an idle poll waits.
+    consumer_batch_size: int = 200
+    consumer_batch_wait_ms: int = 20
     consumer_backoff_seconds: float = 0.2
     # Request bodies above this are refused with 413 before they are read
     # (shared.http_limits); routes that need more, by path template:
