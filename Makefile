@@ -1,5 +1,5 @@
 # The commands the README names. Everything goes through deploy/omsorg.sh.
-.PHONY: up down status test token bench conformance lint install
+.PHONY: up down status test token bench conformance lint install drill
 
 ROLE ?= citizen
 
@@ -23,6 +23,9 @@ token:     ## print a development token: make token ROLE=citizen|caseworker|prov
 
 bench:     ## the Apply benchmark against the running system (make up first)
 	@.venv/bin/python tests/benchmarks/bench_apply.py $(ARGS)
+
+drill:     ## faults under load, reconciled by ids (make up first; switches to 3 Kafka nodes and 2 workers; docs/drills.md)
+	@.venv/bin/python tests/drills/drill.py $(ARGS)
 
 conformance: ## schemathesis --checks all on every service's OpenAPI document (make up first; a few minutes)
 	@.venv/bin/python tests/conformance/run.py $(ARGS)

@@ -1,14 +1,20 @@
 """Kafka chores for deploy/omsorg.sh and operators (docs/kafka-security.md):
 
-    python deploy/kafka_admin.py ready [--timeout 60]
-    python deploy/kafka_admin.py create-topics deploy/topics.txt [--replication 3]
+    python deploy/kafka_admin.py ready [--timeout 60] [--brokers 3]
+    python deploy/kafka_admin.py create-topics deploy/topics.txt [--replication 3 --min-insync-replicas 2]
+    python deploy/kafka_admin.py controller      # the active KRaft controller and the quorum's voters
     python deploy/kafka_admin.py acls deploy/topics.txt          # print the ACLs topics.txt implies
     python deploy/kafka_admin.py apply-acls deploy/topics.txt    # make the broker's ACLs exactly those
     python deploy/kafka_admin.py sasl-init DIR --topics deploy/topics.txt [--port P --controller-port C]
 
 `create-topics` creates the missing topics (auto-create is off) with the
 configs listed in topics.txt, and sets those configs on topics that already
-exist, so a running broker picks up a changed retention.
+exist, so a running broker picks up a changed retention. `--min-insync-replicas`
+adds `min.insync.replicas` to every topic's configs (the three-node cluster, 2).
+
+`controller` asks the metadata quorum (DescribeQuorum, which a broker forwards to
+the controllers) who leads it: in KRaft the active controller is that leader;
+the `controller` a metadata response names is only some broker.
 
 The broker is KAFKA_BOOTSTRAP_SERVERS; with authentication on, this tool
 connects as the principal in KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_USERNAME and
@@ -25,16 +31,38 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    NodeNotReadyError,
+    NotControllerError,
+    RequestTimedOutError,
+    TopicAlreadyExistsError,
+    UnknownTopicOrPartitionError,
+    for_code,
+)
 from aiokafka.protocol.admin import CreateAclsRequest, DeleteAclsRequest, DescribeAclsRequest
 from aiokafka.protocol.api import Request, RequestStruct, Response
-from aiokafka.protocol.types import Array, Boolean, Int8, Int16, Int32, Schema, String
+from aiokafka.protocol.types import (
+    Array,
+    Boolean,
+    CompactArray,
+    CompactString,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Schema,
+    String,
+    TaggedFields,
+)
 
 from shared.kafka_security import env_client_kwargs
 
@@ -51,20 +79,104 @@ def _admin(timeout_ms: int = 15000) -> AIOKafkaAdminClient:
     )
 
 
-async def ready(timeout: float) -> bool:
-    """True once the broker answers a metadata request within `timeout` seconds."""
+async def ready(timeout: float, brokers: int = 1) -> bool:
+    """True once a broker answers a metadata request naming at least `brokers`
+    brokers, within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         admin = _admin(5000)
         try:
             await admin.start()
             await admin.list_topics()
-            return True
+            if len((await admin.describe_cluster())["brokers"]) >= brokers:
+                return True
         except (KafkaError, OSError):
-            await asyncio.sleep(0.5)
+            pass
         finally:
             await admin.close()
+        await asyncio.sleep(0.5)
     return False
+
+
+# DescribeQuorum (KIP-595), which aiokafka lacks; version 0, a flexible version.
+_REPLICA_STATE = (("replica_id", Int32), ("log_end_offset", Int64), ("tags", TaggedFields))
+
+
+class _DescribeQuorumResponse_v0(Response):
+    API_KEY = 55
+    API_VERSION = 0
+    SCHEMA = Schema(
+        ("error_code", Int16),
+        (
+            "topics",
+            CompactArray(
+                ("topic_name", CompactString("utf-8")),
+                (
+                    "partitions",
+                    CompactArray(
+                        ("partition_index", Int32),
+                        ("error_code", Int16),
+                        ("leader_id", Int32),
+                        ("leader_epoch", Int32),
+                        ("high_watermark", Int64),
+                        ("current_voters", CompactArray(*_REPLICA_STATE)),
+                        ("observers", CompactArray(*_REPLICA_STATE)),
+                        ("tags", TaggedFields),
+                    ),
+                ),
+                ("tags", TaggedFields),
+            ),
+        ),
+        ("tags", TaggedFields),
+    )
+
+
+class _DescribeQuorumRequest_v0(RequestStruct):
+    FLEXIBLE_VERSION = True
+    API_KEY = 55
+    API_VERSION = 0
+    RESPONSE_TYPE = _DescribeQuorumResponse_v0
+    SCHEMA = Schema(
+        (
+            "topics",
+            CompactArray(
+                ("topic_name", CompactString("utf-8")),
+                ("partitions", CompactArray(("partition_index", Int32), ("tags", TaggedFields))),
+                ("tags", TaggedFields),
+            ),
+        ),
+        ("tags", TaggedFields),
+    )
+
+
+class DescribeQuorumRequest(Request[_DescribeQuorumRequest_v0]):
+    API_KEY = 55
+
+    def build(self, request_struct_class: type[_DescribeQuorumRequest_v0]) -> _DescribeQuorumRequest_v0:
+        return request_struct_class([("__cluster_metadata", [(0, {})], {})], {})
+
+
+@dataclass(frozen=True)
+class Quorum:
+    leader: int  # the active controller's node id
+    epoch: int
+    high_watermark: int
+    voters: dict[int, int]  # node id -> the end offset of its metadata log
+
+
+async def quorum() -> Quorum:
+    """The metadata quorum as its leader reports it."""
+    admin = _admin(5000)
+    await admin.start()
+    try:
+        response = await admin._send_request(DescribeQuorumRequest())  # aiokafka lacks it
+    finally:
+        await admin.close()
+    _check(response.error_code, None, "describe the metadata quorum")
+    partition = response.topics[0][1][0]
+    _index, error_code, leader, epoch, high_watermark, voters, _observers, _tags = partition
+    _check(error_code, None, "describe the metadata quorum")
+    return Quorum(leader, epoch, high_watermark, {v[0]: v[1] for v in voters})
 
 
 # ------------------------------------------------------------------ topics ---
@@ -168,8 +280,15 @@ async def topic_configs(admin: AIOKafkaAdminClient, names: list[str]) -> dict[st
     return found
 
 
-async def create_topics(topics: list[Topic], replication: int = 1) -> list[str]:
+async def create_topics(
+    topics: list[Topic], replication: int = 1, min_insync_replicas: int | None = None
+) -> list[str]:
     """Create what is missing, then set the listed configs where they differ. Returns what changed."""
+    if min_insync_replicas is not None:
+        topics = [
+            Topic(t.name, t.partitions, {**t.configs, "min.insync.replicas": str(min_insync_replicas)})
+            for t in topics
+        ]
     changed: list[str] = []
     admin = _admin()
     await admin.start()
@@ -185,7 +304,16 @@ async def create_topics(topics: list[Topic], replication: int = 1) -> list[str]:
             except TopicAlreadyExistsError:
                 pass  # another starter created them between our two calls; the configs are fixed below
         wanted = {t.name: t.configs for t in topics if t.configs}
-        current = await topic_configs(admin, list(wanted))
+        # A topic just created may be unknown for a moment to the broker asked
+        # next (the cluster's metadata propagates): ask again for a while.
+        for attempt in range(40):
+            try:
+                current = await topic_configs(admin, list(wanted))
+                break
+            except UnknownTopicOrPartitionError:
+                if attempt == 39 or not missing:
+                    raise
+                await asyncio.sleep(0.25)
         drift = {
             name: {k: v for k, v in configs.items() if current.get(name, {}).get(k) != v}
             for name, configs in wanted.items()
@@ -418,6 +546,19 @@ def sasl_init(run_dir: Path, topics: list[Topic], port: int, controller_port: in
     return properties
 
 
+async def _patiently(attempt: Callable[[], Awaitable[list[str]]], timeout: float = 60) -> list[str]:
+    """`attempt()` again while a node of a cluster is still coming up (it is in
+    the metadata before it answers): creating topics and setting configs is idempotent."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await attempt()
+        except (NodeNotReadyError, KafkaConnectionError, RequestTimedOutError, NotControllerError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1)
+
+
 def main() -> int:
     # aiokafka logs every refused connection while the broker boots; quiet it.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -427,9 +568,12 @@ def main() -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("ready")
     r.add_argument("--timeout", type=float, default=60)
+    r.add_argument("--brokers", type=int, default=1, help="wait until the cluster has this many")
     c = sub.add_parser("create-topics")
     c.add_argument("file", type=Path)
     c.add_argument("--replication", type=int, default=1, help="of new topics (production: 3)")
+    c.add_argument("--min-insync-replicas", type=int, help="set on every topic (production: 2)")
+    sub.add_parser("controller")
     for name in ("acls", "apply-acls"):
         sub.add_parser(name).add_argument("file", type=Path)
     s = sub.add_parser("sasl-init")
@@ -439,10 +583,15 @@ def main() -> int:
     s.add_argument("--controller-port", type=int, default=59093)
     args = parser.parse_args()
     if args.cmd == "ready":
-        ok = asyncio.run(ready(args.timeout))
+        ok = asyncio.run(ready(args.timeout, args.brokers))
         if not ok:
-            print(f"Kafka at {BOOTSTRAP} did not answer", file=sys.stderr)
+            print(f"Kafka at {BOOTSTRAP} did not answer with {args.brokers} broker(s)", file=sys.stderr)
         return 0 if ok else 1
+    if args.cmd == "controller":
+        q = asyncio.run(quorum())
+        voters = " ".join(f"{node}:{offset}" for node, offset in sorted(q.voters.items()))
+        print(f"controller {q.leader} epoch {q.epoch} high-watermark {q.high_watermark} voters {voters}")
+        return 0
     if args.cmd == "sasl-init":
         print(sasl_init(args.dir.resolve(), read_topics(args.topics), args.port, args.controller_port))
         return 0
@@ -450,9 +599,12 @@ def main() -> int:
     if args.cmd == "acls":
         print("\n".join(str(acl) for acl in service_acls(topics)))
         return 0
-    changes = asyncio.run(
-        create_topics(topics, args.replication) if args.cmd == "create-topics" else apply_acls(topics)
-    )
+    if args.cmd == "create-topics":
+        changes = asyncio.run(
+            _patiently(lambda: create_topics(topics, args.replication, args.min_insync_replicas))
+        )
+    else:
+        changes = asyncio.run(apply_acls(topics))
     for line in changes:
         print(f"[kafka] {line}", file=sys.stderr)
     return 0

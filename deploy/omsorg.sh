@@ -6,6 +6,14 @@
 # lives in the git-ignored run folder .run/ and is stopped by pid.
 #
 #   deploy/omsorg.sh install | up | down | status | test [pytest args] | infra-up | migrate
+#   deploy/omsorg.sh services-up | services-down | kafka-up | kafka-down | cluster-down | kafka-controller
+#   deploy/omsorg.sh reload [service ...] | pg-restart
+#
+# Options (environment), all off by default (docs/drills.md):
+#   OMSORG_KAFKA_BROKERS=3   a local three-node KRaft cluster instead of the one
+#                            broker (replication factor 3, min.insync.replicas=2)
+#   OMSORG_WORKERS=N         N uvicorn worker processes per service under uvicorn's
+#                            supervisor (OMSORG_WORKERS_INTAKE=N etc. per service)
 #
 # The Makefile, `make test` and CI all go through this one script.
 set -euo pipefail
@@ -57,7 +65,8 @@ export INTAKE_LOGIN_START_PER_MINUTE=${INTAKE_LOGIN_START_PER_MINUTE:-300}
 export INTAKE_LOGIN_COLLECT_BURST=${INTAKE_LOGIN_COLLECT_BURST:-150}
 export INTAKE_LOGIN_COLLECT_PER_MINUTE=${INTAKE_LOGIN_COLLECT_PER_MINUTE:-1500}
 export INTAKE_LOGIN_PURGE_INTERVAL_SECONDS=${INTAKE_LOGIN_PURGE_INTERVAL_SECONDS:-2}
-export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}
+# Set by the caller, or what runs (see kafka_bootstrap, after the process helpers).
+KAFKA_BOOTSTRAP_GIVEN=${KAFKA_BOOTSTRAP_SERVERS:-}
 export OMSORG_ISSUER_URL=${OMSORG_ISSUER_URL:-http://127.0.0.1:$ISSUER_PORT}
 # The citizens' e-ID login: intake signs their tokens as this issuer.
 export OMSORG_CITIZEN_ISSUER_URL=${OMSORG_CITIZEN_ISSUER_URL:-http://127.0.0.1:${SERVICE_PORT[intake]}/auth}
@@ -133,8 +142,11 @@ stop_pid() {
   if pid_alive "$name"; then
     local pid; pid=$(cat "$PIDS/$name.pid")
     kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    # 30 s: the HTTP drain (10 s), then consumers' last batch and the relay's last pass.
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # Still there: kill its whole process group (spawn's setsid made it the
+    # leader), so a uvicorn supervisor's workers do not outlive it on the port.
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; fi
     log "stopped $name"
   fi
   rm -f "$PIDS/$name.pid"
@@ -271,6 +283,49 @@ KAFKA_SECURITY=${OMSORG_KAFKA_SECURITY:-plaintext}
 KAFKA_SASL_DIR="$RUN/kafka-sasl"
 KAFKA_MODE_FILE="$RUN/kafka/mode"
 
+# OMSORG_KAFKA_BROKERS=3: a local three-node KRaft cluster from the same jars
+# instead of the one broker (docs/drills.md). Each node is broker and
+# controller (a quorum of three), with its own ports and storage in
+# .run/kafka-cluster/node-N, from deploy/kafka/cluster.properties.in; topics get
+# replication factor 3 and min.insync.replicas=2. Its ports are its own, so
+# the one broker may run beside it: the test suite's root conftest probes
+# 59092 and, finding it closed, starts the local stack itself and stops all
+# of it afterwards. While the cluster runs, services-up points the services
+# at the cluster.
+CLUSTER_NODES=(1 2 3)
+declare -A CLUSTER_PORT=([1]=59192 [2]=59193 [3]=59194)
+declare -A CLUSTER_CONTROLLER_PORT=([1]=59195 [2]=59196 [3]=59197)
+CLUSTER_DIR="$RUN/kafka-cluster"
+
+cluster_bootstrap() {
+  local n out=()
+  for n in "${CLUSTER_NODES[@]}"; do out+=("127.0.0.1:${CLUSTER_PORT[$n]}"); done
+  local IFS=,; echo "${out[*]}"
+}
+cluster_voters() {
+  local n out=()
+  for n in "${CLUSTER_NODES[@]}"; do out+=("$n@127.0.0.1:${CLUSTER_CONTROLLER_PORT[$n]}"); done
+  local IFS=,; echo "${out[*]}"
+}
+cluster_running() {
+  local n
+  for n in "${CLUSTER_NODES[@]}"; do pid_alive "kafka-$n" && return 0; done
+  return 1
+}
+# 1 or 3: what OMSORG_KAFKA_BROKERS asks for, else what runs (so services-up and
+# test started beside a running cluster point at the cluster), else 1.
+kafka_brokers() {
+  if [ -n "${OMSORG_KAFKA_BROKERS:-}" ]; then echo "$OMSORG_KAFKA_BROKERS"
+  elif cluster_running; then echo 3
+  else echo 1; fi
+}
+kafka_bootstrap() {
+  if [ -n "$KAFKA_BOOTSTRAP_GIVEN" ]; then echo "$KAFKA_BOOTSTRAP_GIVEN"
+  elif [ "$(kafka_brokers)" = 3 ]; then cluster_bootstrap
+  else echo "127.0.0.1:$KAFKA_PORT"; fi
+}
+kafka_running() { pid_alive kafka || cluster_running; }
+
 # deploy/kafka_admin.py, as the super user `admin` when SASL is on.
 kafka_admin() {
   if [ "$KAFKA_SECURITY" = sasl ]; then
@@ -291,6 +346,14 @@ kafka_client_env() {
 }
 
 kafka_up() {
+  case "$(kafka_brokers)" in
+    1) kafka_single_up ;;
+    3) kafka_cluster_up ;;
+    *) die "OMSORG_KAFKA_BROKERS must be 1 or 3" ;;
+  esac
+}
+
+kafka_single_up() {
   case "$KAFKA_SECURITY" in plaintext | sasl) ;; *) die "OMSORG_KAFKA_SECURITY must be plaintext or sasl" ;; esac
   mkdir -p "$RUN/kafka/logs"
   local running_mode; running_mode=$(cat "$KAFKA_MODE_FILE" 2>/dev/null || echo plaintext)
@@ -325,7 +388,46 @@ kafka_up() {
   if [ "$KAFKA_SECURITY" = sasl ]; then kafka_admin apply-acls "$ROOT/deploy/topics.txt"; fi
 }
 
-kafka_down() { stop_pid kafka; rm -f "$KAFKA_MODE_FILE"; }
+kafka_cluster_up() {
+  [ "$KAFKA_SECURITY" = plaintext ] || die "the three-node cluster runs plaintext only; OMSORG_KAFKA_SECURITY=sasl is one broker"
+  mkdir -p "$CLUSTER_DIR" "$RUN/kafka/logs"
+  if [ ! -s "$CLUSTER_DIR/cluster.id" ]; then
+    kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1 >"$CLUSTER_DIR/cluster.id"
+  fi
+  local cluster_id; cluster_id=$(cat "$CLUSTER_DIR/cluster.id")
+  local n dir voters; voters=$(cluster_voters)
+  for n in "${CLUSTER_NODES[@]}"; do
+    dir="$CLUSTER_DIR/node-$n"
+    mkdir -p "$dir/logs"
+    sed -e "s|@RUN@|$RUN|g" -e "s|@NODE@|$n|g" -e "s|@PORT@|${CLUSTER_PORT[$n]}|g" \
+      -e "s|@CONTROLLER_PORT@|${CLUSTER_CONTROLLER_PORT[$n]}|g" -e "s|@VOTERS@|$voters|g" \
+      "$ROOT/deploy/kafka/cluster.properties.in" >"$dir/server.properties"
+    if [ ! -f "$dir/data/meta.properties" ]; then
+      log "formatting Kafka node $n (cluster $cluster_id)"
+      kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
+        >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; die "Kafka storage format of node $n failed"; }
+    fi
+  done
+  for n in "${CLUSTER_NODES[@]}"; do
+    pid_alive "kafka-$n" && continue
+    dir="$CLUSTER_DIR/node-$n"
+    log "starting Kafka node $n on 127.0.0.1:${CLUSTER_PORT[$n]} (controller ${CLUSTER_CONTROLLER_PORT[$n]})"
+    spawn "kafka-$n" java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+      -Dlog4j2.configurationFile="$ROOT/deploy/kafka/log4j2.properties" -Dkafka.logs.dir="$dir/logs" \
+      -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"
+  done
+  KAFKA_BOOTSTRAP_SERVERS=$(kafka_bootstrap)
+  kafka_admin ready --timeout 120 --brokers "${#CLUSTER_NODES[@]}" \
+    || { tail -n 30 "$CLUSTER_DIR"/node-*/logs/server.log >&2 || true; die "the Kafka cluster did not become ready"; }
+  kafka_admin create-topics "$ROOT/deploy/topics.txt" --replication 3 --min-insync-replicas 2
+}
+
+cluster_down() {
+  local n
+  for n in "${CLUSTER_NODES[@]}"; do stop_pid "kafka-$n"; done
+}
+
+kafka_down() { stop_pid kafka; rm -f "$KAFKA_MODE_FILE"; cluster_down; }
 
 # ------------------------------------------------------------- services ---
 
@@ -375,8 +477,20 @@ counterparts_up() {
   for c in "${COUNTERPARTS[@]}"; do wait_http "${COUNTERPART_HEALTH[$c]}" "$c"; done
 }
 
+# OMSORG_WORKERS_<SERVICE>, else OMSORG_WORKERS, else what the running
+# services were started with (WORKERS_FILE, so a service restarted on its own
+# by `services-up` keeps the shape; services-down forgets it), else 1.
+WORKERS_FILE="$RUN/workers"
+service_workers() {
+  local var; var="OMSORG_WORKERS_$(upper "$1")"
+  local n=${!var:-${OMSORG_WORKERS:-$(cat "$WORKERS_FILE" 2>/dev/null || echo 1)}}
+  [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "$var / OMSORG_WORKERS must be a positive number, not '$n'"
+  echo "$n"
+}
+
 services_up() {
   mkdir -p "$RUN/dev-issuer"
+  if [ -n "${OMSORG_WORKERS:-}" ]; then echo "$OMSORG_WORKERS" >"$WORKERS_FILE"; fi
   counterparts_up
   if ! pid_alive issuer; then
     # Loopback only, whatever OMSORG_BIND_HOST says: it signs any token it is asked for.
@@ -393,10 +507,26 @@ services_up() {
     if [ "$s" = notify ]; then mapfile -t own < <(notify_channel_env); fi
     # Its own Kafka principal when OMSORG_KAFKA_SECURITY=sasl (see kafka_up).
     mapfile -t -O "${#own[@]}" own < <(kafka_client_env "$s")
+    # Several workers: uvicorn's supervisor (the pid in .run/pids) restarts a
+    # worker that dies and, on SIGHUP (deploy/omsorg.sh reload), replaces them
+    # one by one, each new one ready before the old one stops. Each worker runs
+    # the lifespan: its own consumers in the service's group and a relay, of
+    # which only the holder of the advisory lock publishes. 120 s to start: a
+    # new worker is ready only when its lifespan is done (Kafka connected, its
+    # consumers in the group), and on SIGHUP uvicorn keeps the old worker and
+    # abandons the rolling restart if the new one is not ready in time; 5 s, its
+    # default, and 30 s were both too short on a busy 2-core machine (docs/drills.md).
+    local workers; workers=$(service_workers "$s")
+    local several=()
+    if [ "$workers" -gt 1 ]; then several=(--workers "$workers" --timeout-worker-healthcheck 120); fi
+    # Every node of a cluster is a bootstrap server, so a service starts while one is down.
+    # On SIGTERM uvicorn drains requests in flight (at most 10 s), then the
+    # lifespan stops consumers after their batch and lets the relay finish.
     spawn "$s" env "${prefix}_DATABASE_URL=$(database_url "$s")" \
       "${prefix}_KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS" "${prefix}_ISSUER_URL=$OMSORG_ISSUER_URL" \
       "${prefix}_CITIZEN_ISSUER_URL=$OMSORG_CITIZEN_ISSUER_URL" "${own[@]}" \
-      "$VENV/bin/python" -m uvicorn "$s.app:app" --host "$BIND_HOST" --port "${SERVICE_PORT[$s]}" --no-access-log
+      "$VENV/bin/python" -m uvicorn "$s.app:app" --host "$BIND_HOST" --port "${SERVICE_PORT[$s]}" --no-access-log \
+      --timeout-graceful-shutdown 10 "${several[@]}"
   done
   wait_http "http://127.0.0.1:$ISSUER_PORT/.well-known/openid-configuration" issuer
   for s in "${SERVICES[@]}"; do wait_http "http://127.0.0.1:${SERVICE_PORT[$s]}/health/ready" "$s"; done
@@ -407,6 +537,51 @@ services_down() {
   for s in "${SERVICES[@]}"; do stop_pid "$s"; done
   stop_pid issuer
   for s in "${COUNTERPARTS[@]}"; do stop_pid "$s"; done
+  rm -f "$WORKERS_FILE"
+}
+
+# Rolling restart of the named services (all by default): SIGHUP to each
+# supervisor, one service after the other, each done when every worker is new.
+cmd_reload() {
+  local s pid before after
+  local names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${SERVICES[@]}")
+  for s in "${names[@]}"; do
+    pid_alive "$s" || die "$s does not run"
+    pid=$(cat "$PIDS/$s.pid")
+    before=$(worker_pids "$pid")
+    [ -n "$before" ] || die "$s runs one process, not a supervisor: start it with OMSORG_WORKERS=2 (or more)"
+    log "rolling restart of $s (workers $(echo $before))"
+    kill -HUP "$pid"
+    for _ in $(seq 1 1500); do
+      after=$(worker_pids "$pid")
+      if [ -z "$(comm -12 <(echo "$before" | sort) <(echo "$after" | sort))" ] \
+        && [ "$(echo "$after" | wc -w)" -eq "$(echo "$before" | wc -w)" ]; then break; fi
+      sleep 0.2
+    done
+    if [ -n "$(comm -12 <(echo "$before" | sort) <(echo "$after" | sort))" ]; then
+      die "rolling restart of $s incomplete: workers now $(echo $after) (a new worker not ready in time? see $LOGS/$s.log)"
+    fi
+    wait_http "http://127.0.0.1:${SERVICE_PORT[$s]}/health/ready" "$s"
+    log "$s: workers now $(echo $after)"
+  done
+}
+
+# The worker processes of a uvicorn supervisor (multiprocessing's spawned children).
+worker_pids() {
+  local child
+  for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    grep -qa "multiprocessing.spawn" "/proc/$child/cmdline" 2>/dev/null \
+      && ! grep -qa "resource_tracker" "/proc/$child/cmdline" 2>/dev/null && echo "$child"
+  done
+  return 0
+}
+
+# PostgreSQL restarted under load (the drill's fault), as pg_up/pg_down run it.
+cmd_pg_restart() {
+  pg_running || die "PostgreSQL does not run"
+  local PGDIR; PGDIR=$(pg_dir)
+  pg_run "$(pg_bindir)/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/postgres.log" -m fast -w -t 60 restart >/dev/null
+  log "restarted PostgreSQL"
 }
 
 services_running() {
@@ -432,7 +607,7 @@ Omsorg is up (logs in .run/logs/).
   dev mail      smtp://127.0.0.1:$DEVMAIL_SMTP_PORT  received: http://127.0.0.1:$DEVMAIL_HTTP_PORT/messages   (development only)
   dev SMS       http://127.0.0.1:$DEVSMS_PORT/a1/sms  received: http://127.0.0.1:$DEVSMS_PORT/messages   (development only)
   AsyncAPI      http://127.0.0.1:810N/asyncapi on each service
-  PostgreSQL    127.0.0.1:$PG_PORT   Kafka 127.0.0.1:$KAFKA_PORT
+  PostgreSQL    127.0.0.1:$PG_PORT   Kafka $KAFKA_BOOTSTRAP_SERVERS
 A token:  make token ROLE=citizen   (or: curl -s -XPOST localhost:$ISSUER_PORT/token -H 'content-type: application/json' \\
             -d '{"role":"citizen","sub":"c1","name":"Tolvan Tolvansson","pnr":"191212121212"}')
 EOF
@@ -443,8 +618,12 @@ cmd_down() { services_down; kafka_down; pg_down; }
 cmd_status() {
   local s state
   if pg_running 2>/dev/null; then echo "postgres   running  127.0.0.1:$PG_PORT"; else echo "postgres   stopped"; fi
-  for s in kafka issuer "${COUNTERPARTS[@]}" "${SERVICES[@]}"; do
+  local kafkas=(kafka)
+  if cluster_running || [ "$(kafka_brokers)" = 3 ]; then for s in "${CLUSTER_NODES[@]}"; do kafkas+=("kafka-$s"); done; fi
+  for s in "${kafkas[@]}" issuer "${COUNTERPARTS[@]}" "${SERVICES[@]}"; do
     if pid_alive "$s"; then state="running  pid $(cat "$PIDS/$s.pid")"; else state=stopped; fi
+    local workers; workers=$(pid_alive "$s" && worker_pids "$(cat "$PIDS/$s.pid")" | wc -l || echo 0)
+    [ "$workers" -gt 0 ] && state="$state ($workers workers)"
     printf '%-10s %s\n' "$s" "$state"
   done
 }
@@ -461,7 +640,7 @@ cmd_test() {
   cmd_install
   mkdir -p "$LOGS" "$PIDS"
   pg_running 2>/dev/null && HAD_PG=1
-  pid_alive kafka && HAD_KAFKA=1
+  kafka_running && HAD_KAFKA=1
   services_running && HAD_SERVICES=1
   trap stop_what_test_started EXIT
   pg_up
@@ -473,15 +652,25 @@ cmd_test() {
   return $rc
 }
 
+export KAFKA_BOOTSTRAP_SERVERS
+KAFKA_BOOTSTRAP_SERVERS=$(kafka_bootstrap)
+
 case "${1:-}" in
   install) cmd_install ;;
   infra-up) cmd_install; mkdir -p "$LOGS" "$PIDS"; pg_up; kafka_up ;;
   migrate) mkdir -p "$LOGS"; cmd_migrate ;;
   services-up) mkdir -p "$LOGS" "$PIDS"; services_up ;;
   services-down) services_down ;;
+  kafka-up) mkdir -p "$LOGS" "$PIDS"; kafka_up ;;
+  kafka-down) kafka_down ;;
+  cluster-down) cluster_down ;;
+  kafka-controller) kafka_admin controller ;;
+  reload) shift; cmd_reload "$@" ;;
+  pg-restart) cmd_pg_restart ;;
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
   test) shift; cmd_test "$@" ;;
-  *) echo "usage: $0 install|up|down|status|test|infra-up|migrate" >&2; exit 2 ;;
+  *) echo "usage: $0 install|up|down|status|test|infra-up|migrate|services-up|services-down|kafka-up|kafka-down|cluster-down|kafka-controller|reload|pg-restart" >&2
+     exit 2 ;;
 esac

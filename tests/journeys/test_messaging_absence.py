@@ -91,7 +91,7 @@ async def test_a_caseworker_away_gets_an_automatic_reply_sent_and_the_group_mail
         ({"absence": {"enabled": True}}, 422),
         ({"signature": "x", "colour": "red"}, 422),
         ({"absence": {"enabled": True, "forward_to_mailbox_id": other_group["id"]}}, 403),
-        ({"absence": {"enabled": True, "forward_to_mailbox_id": str(uuid.uuid4())}}, 422),
+        ({"absence": {"enabled": True, "forward_to_mailbox_id": str(uuid.uuid4())}}, 409),
     ]
     for body, status in bad:
         response = await http.put(f"{messaging}/settings", headers=bearer(caseworker), json=body)

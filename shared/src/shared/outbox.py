@@ -245,8 +245,10 @@ class OutboxRelay:
                 log.warning("outbox relay: %s; retrying", type(exc).__name__)
                 if not isinstance(exc, _PassFailed):
                     await self._close_listener()
-                if failures % 5 == 0:
-                    await self._close_producer()  # a fresh client after repeated failures
+                if failures % 2 == 0:
+                    # A fresh client after repeated failures: after a whole cluster
+                    # restarted, the old one kept timing out for minutes (docs/drills.md).
+                    await self._close_producer()
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
 
     async def relay_once(self) -> RelayPass:
@@ -305,7 +307,13 @@ class OutboxRelay:
                 delivery = await producer.send(row.topic, row.payload, key=row.key.encode(), headers=headers)
                 # shield: on a timeout the record may still be delivered; it is sent
                 # again next pass (the inbox drops the copy), never before it.
-                await asyncio.wait_for(asyncio.shield(delivery), self._send_timeout)
+                try:
+                    await asyncio.wait_for(asyncio.shield(delivery), self._send_timeout)
+                except TimeoutError:
+                    # Its outcome no longer matters (the row goes again): read it
+                    # when it comes, so it is not logged as never retrieved.
+                    delivery.add_done_callback(_ignore_outcome)
+                    raise
             except _PERMANENT as exc:
                 result.parked.append((row.id, f"refused: {type(exc).__name__}"))
                 return result
@@ -396,6 +404,11 @@ class _GroupResult:
     sent: list[int] = field(default_factory=list)
     parked: list[tuple[int, str]] = field(default_factory=list)
     failed: int = 0
+
+
+def _ignore_outcome(delivery: asyncio.Future[Any]) -> None:
+    if not delivery.cancelled():
+        delivery.exception()
 
 
 class _PassFailed(Exception):

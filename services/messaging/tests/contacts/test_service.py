@@ -18,7 +18,7 @@ from messaging.contacts.schemas import ContactEntryIn, ContactListForm
 from messaging.mailboxes import service as mailboxes
 from messaging.models import Mailbox, MailboxKind
 from shared.auth import User
-from shared.problems import Conflict, InvalidInput, NotAllowed, NotFound
+from shared.problems import Conflict, NotAllowed, NotFound
 
 
 def label(user: User) -> str:
@@ -118,9 +118,10 @@ async def test_a_client_one_may_not_write_to_is_refused_and_audited(
 
     with pytest.raises(NotAllowed):
         await service.create(session, caseworker, form("Fel", ("citizen", theirs.person_id)))
-    with pytest.raises(InvalidInput):  # the message function is off
+    # 409: the request is well formed; the client's e-service state refuses it.
+    with pytest.raises(Conflict):  # the message function is off
         await service.create(session, caseworker, form("Av", ("citizen", off.person_id)))
-    with pytest.raises(InvalidInput):  # nobody casework told us about
+    with pytest.raises(Conflict):  # nobody casework told us about
         await service.create(session, caseworker, form("Okänd", ("citizen", uuid.uuid4())))
 
     assert await lists_of(session, caseworker) == 0
@@ -138,7 +139,7 @@ async def test_a_mailbox_entry_must_be_of_its_kind(
     assert citizen_box is not None
 
     for kind, target in (("staff", vuxen.id), ("group", citizen_box.id), ("staff", uuid.uuid4())):
-        with pytest.raises(InvalidInput):
+        with pytest.raises(Conflict):
             await service.create(session, caseworker, form("Lista", (kind, target)))
     assert await lists_of(session, caseworker) == 0
 

@@ -26,7 +26,7 @@ from messaging.settings.models import StaffSettings
 from messaging.settings.schemas import AbsenceForm, SettingsForm
 from shared import audit
 from shared.auth import User
-from shared.problems import InvalidInput, NotAllowed, NotFound
+from shared.problems import Conflict, NotAllowed, NotFound
 
 UNIT = "ifo-vuxen"
 OTHER_UNIT = "lss-handlaggare"
@@ -154,9 +154,9 @@ async def test_forwarding_to_a_group_mailbox_one_is_no_member_of_is_refused_and_
         "staff_settings",
         user.sub,
     )
-    # A mailbox that is no group mailbox at all is bad input.
+    # A mailbox that is no group mailbox at all conflicts with what is stored.
     mine = await personal(session, user)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(Conflict):
         await service.update_mine(
             session, user, SettingsForm(absence=AbsenceForm(enabled=True, forward_to_mailbox_id=mine.id))
         )

@@ -12,6 +12,7 @@ from casework.cases.models import CaseStatus, LegalBasis
 from casework.intake_records.schemas import MAX_CO_CASEWORKERS, CoCaseworkerOut
 from casework.models import CloseReason, InvestigationMethod, RecordStatus
 from shared.contracts.casework import InvestigationType
+from shared.fields import Trimmed
 
 MAX_CASES = 20  # per intake record; casework refuses more
 MAX_HISTORY = 100  # status changes per case, in a response
@@ -68,9 +69,7 @@ class CaseCreate(BaseModel):
     service_code: ServiceCode = Field(
         description="The catalogue's code: hemtjanst, lss_personlig_assistans, ..."
     )
-    service_name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None
-    ) = Field(
+    service_name: Annotated[str, Trimmed(200, min_length=1)] | None = Field(
         default=None,
         description="Insats; defaults to the LSS service's name, or the e-application's name of the service",
     )

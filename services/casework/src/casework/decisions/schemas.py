@@ -4,17 +4,31 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import SkipJsonSchema
 
 from casework.cases.models import LegalBasis
 from casework.decisions.models import DecisionStatus, Delivery
 from shared.contracts.casework import DecisionOutcome
+from shared.fields import Trimmed, no_null_defaults
 
-DecisionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
-Extent = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+DecisionText = Annotated[str, Trimmed(20_000, min_length=1)]
+Extent = Annotated[str, Trimmed(500, min_length=1)]
 MAX_DECISIONS = 200  # of one case, in a response: corrections are few
+_GRANT_PARTS = ("period_from", "period_to", "extent")
+
+
+def _grant_or_refusal(schema: dict[str, Any]) -> None:
+    """What decisions.service checks, stated: a refusal (Avslag) has no period or
+    extent, a grant has all three. (A period that ends before it starts is beyond a schema.)"""
+    schema["if"] = {"properties": {"outcome": {"const": "Avslag"}}, "required": ["outcome"]}
+    schema["then"] = {"properties": {name: {"type": "null"} for name in _GRANT_PARTS}}
+    schema["else"] = {
+        "required": list(_GRANT_PARTS),
+        "properties": {name: {"type": "string"} for name in _GRANT_PARTS},
+    }
 
 
 class DecisionCreate(BaseModel):
@@ -22,7 +36,7 @@ class DecisionCreate(BaseModel):
     period and extent; `legal_basis` defaults to the case's; `decided_on` to the
     day it is signed; `corrects` names the signed decision a correction replaces."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_grant_or_refusal)
 
     outcome: DecisionOutcome
     text: DecisionText
@@ -36,12 +50,12 @@ class DecisionCreate(BaseModel):
 
 class DecisionUpdate(BaseModel):
     """Edit a draft; a field left out stays, null clears an optional one (and sets
-    `legal_basis` back to the case's)."""
+    `legal_basis` back to the case's); outcome and text cannot be cleared."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
 
-    outcome: DecisionOutcome | None = None
-    text: DecisionText | None = None
+    outcome: DecisionOutcome | SkipJsonSchema[None] = None
+    text: DecisionText | SkipJsonSchema[None] = None
     legal_basis: LegalBasis | None = None
     decided_on: date | None = None
     period_from: date | None = None

@@ -9,10 +9,13 @@ the writer holds the protected-identity permission."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
+
+from shared.fields import trim
 
 FieldKind = Literal["text", "date", "time"]
 MONTHS = (
@@ -172,11 +175,21 @@ def swedish_date(day: date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+# Exactly what the OpenAPI document states for a date or time field (documents.schemas):
+# fromisoformat alone takes 20261203 too, strptime 9:5.
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
 def _value(field: TemplateField, given: str) -> str:
     if field.kind == "date":
-        return swedish_date(date.fromisoformat(given))  # ValueError: not YYYY-MM-DD
+        if not re.fullmatch(DATE_PATTERN, given):
+            raise ValueError("not YYYY-MM-DD")
+        return swedish_date(date.fromisoformat(given))  # ValueError: no such day
     if field.kind == "time":
-        return datetime.strptime(given, "%H:%M").strftime("%H.%M")  # ValueError: not HH:MM
+        if not re.fullmatch(TIME_PATTERN, given):
+            raise ValueError("not HH:MM")
+        return datetime.strptime(given, "%H:%M").strftime("%H.%M")
     return given
 
 
@@ -194,7 +207,8 @@ def fill(
     problems = {name: "not a field of this template" for name in fields if name not in own}
     values: dict[str, str] = {}
     for name, field in own.items():
-        given = fields.get(name, "").strip()
+        # A text is trimmed; a date or time is taken exactly as written (as the schema states).
+        given = trim(fields.get(name, "")) if field.kind == "text" else fields.get(name, "")
         if not given:
             problems[name] = "missing"
             continue

@@ -2,41 +2,55 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from casework.lss import LSS_SERVICES
 from casework.models import Channel, CloseReason, FromWhom, InvestigationMethod, RecordStatus
 from shared.contracts.casework import InvestigationType, RecordType
+from shared.fields import Trimmed
 
 MAX_LSS_SERVICES = 10
 MAX_DOCUMENTS = 1000  # per intake record, in a response
 MAX_CO_CASEWORKERS = 20  # per intake record; casework refuses more
 
 
+BEGARAN_LSS = "Begäran LSS"
+
+
+def _lss_services_rule(schema: dict[str, Any]) -> None:
+    """What intake_records.service checks, stated: LSS services go with Begäran LSS
+    (one at least), and with no other record type."""
+    schema["if"] = {"properties": {"record_type": {"const": BEGARAN_LSS}}, "required": ["record_type"]}
+    schema["then"] = {"properties": {"lss_services": {"minItems": 1}}, "required": ["lss_services"]}
+    schema["else"] = {"properties": {"lss_services": {"maxItems": 0}}}
+
+
 class LinkApplication(BaseModel):
     """The "Koppla ansökan" dialog (CW-2)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_lss_services_rule)
 
     record_type: RecordType = Field(description="Aktualiseringstyp")
-    lss_services: list[Annotated[str, StringConstraints(max_length=64)]] = Field(
+    # Checked by the service (an unknown code answers 422 listing the known ones).
+    lss_services: list[
+        Annotated[
+            str, StringConstraints(max_length=64), Field(json_schema_extra={"enum": sorted(LSS_SERVICES)})
+        ]
+    ] = Field(
         default_factory=list,
         max_length=MAX_LSS_SERVICES,
-        description="LSS 9 § services; required with Begäran LSS",
+        description="LSS 9 § services; at least one with Begäran LSS, none with another record type",
     )
     caseworker_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
         description="Handläggare: see GET /caseworkers?unit="
     )
-    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
-        description="Organisation"
-    )
+    unit: Annotated[str, Trimmed(100, min_length=1)] = Field(description="Organisation")
     from_whom: FromWhom = Field(description="Från vem")
     channel: Channel = Field(default="E-ansökan", description="Aktualiseringssätt")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = (
-        Field(default=None, description="Orsak")
-    )
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)] | None = Field(
+    reason: Annotated[str, Trimmed(200, min_length=1)] | None = Field(default=None, description="Orsak")
+    note: Annotated[str, Trimmed(10_000)] | None = Field(
         default=None, description="Anteckning; defaults to the applicant's text"
     )
 

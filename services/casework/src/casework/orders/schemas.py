@@ -6,15 +6,16 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from casework.orders.models import OrderStatus
 from shared.contracts.casework import MAX_ORDER_DOCUMENTS
 from shared.contracts.provider import EndReason
+from shared.fields import Trimmed
 
 MAX_ORDERS = 100  # of one case, in a response
 
-UnitCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+UnitCode = Annotated[str, Trimmed(100, min_length=1)]
 
 
 class OrderCreate(BaseModel):

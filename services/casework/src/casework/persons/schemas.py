@@ -5,20 +5,23 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from casework.models import SmsPhone
 from shared.contact import EmailAddress, PhoneNumber
 from shared.contracts.casework import AlertRecipients
+from shared.fields import Trimmed, no_null_defaults
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, Trimmed(200, min_length=1)]
 
 
 class Address(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    street: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{3} ?\d{2}$")]
-    city: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    street: Annotated[str, Trimmed(200, min_length=1)]
+    # Exactly as the pattern says: ASCII digits (`\d` is any script's digit in pydantic's engine).
+    postal_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{3} ?[0-9]{2}$")]
+    city: Annotated[str, Trimmed(100, min_length=1)]
 
 
 class Markers(BaseModel):
@@ -69,23 +72,24 @@ class PersonSummary(BaseModel):
 
 
 class PersonUpdate(BaseModel):
-    """Fields to change; a field left out stays, an explicit null clears it."""
+    """Fields to change; a field left out stays, an explicit null clears it (but for
+    the name and the markers, which cannot be cleared)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=no_null_defaults)
 
-    name: Name | None = None
+    name: Name | SkipJsonSchema[None] = None
     address: Address | None = None
     registered_address: Address | None = None
-    municipality: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    county: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    municipality: Annotated[str, Trimmed(100)] | None = None
+    county: Annotated[str, Trimmed(100)] | None = None
     phone1: PhoneNumber | None = None
     phone2: PhoneNumber | None = None
     phone3: PhoneNumber | None = None
     email: EmailAddress | None = None
-    protected_identity: bool | None = None
-    confidentiality_marking: bool | None = None
-    secret_phone: bool | None = None
-    interpreter_needed: bool | None = None
+    protected_identity: bool | SkipJsonSchema[None] = None
+    confidentiality_marking: bool | SkipJsonSchema[None] = None
+    secret_phone: bool | SkipJsonSchema[None] = None
+    interpreter_needed: bool | SkipJsonSchema[None] = None
 
 
 class EServiceUpdate(BaseModel):
@@ -107,4 +111,4 @@ class PersonSearch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+    query: Annotated[str, Trimmed(200, min_length=2)]

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from intake.catalogue.codes import APPLICABLE
 from shared.contracts.intake import Entry
+from shared.fields import Trimmed
 
 DESCRIPTION_MAX = 10_000
 MAX_SERVICES = 20
@@ -16,17 +18,29 @@ MAX_HISTORY = 1000
 ServiceCode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 
 
+def _services_of_the_entry(schema: dict[str, Any]) -> None:
+    """What applications.service checks against the catalogue, stated: each
+    service is one of the catalogue's, under its own entry point."""
+    services = schema["properties"]["services"]
+    services["items"] = {"type": "string", "enum": [c for codes in APPLICABLE.values() for c in codes]}
+    schema["oneOf"] = [
+        {
+            "title": entry.upper(),
+            "properties": {"entry": {"const": entry}, "services": {"items": {"enum": list(codes)}}},
+        }
+        for entry, codes in APPLICABLE.items()
+    ]
+
+
 class ApplicationCreate(BaseModel):
     """The application form: entry point, one or more services, and the
     mandatory free text ("Övrig information")."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_services_of_the_entry)
 
     entry: Entry
     services: list[ServiceCode] = Field(min_length=1, max_length=MAX_SERVICES)
-    description: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX)
-    ]
+    description: Annotated[str, Trimmed(DESCRIPTION_MAX, min_length=1)]
     # Set when a related person tries to apply for the citizen they represent:
     # refused, because only the person who is to receive the service applies (IN-3).
     acting_for: uuid.UUID | None = Field(default=None, description="approval id; always refused")

@@ -11,7 +11,8 @@ from shared.contact import EmailAddress, MobileNumber
 class ProfileUpdate(BaseModel):
     """The citizen's own contact details: a field left out stays, null clears it."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The validator's rule, stated: at least one of the two fields.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     mobile: MobileNumber | None = None
     email: EmailAddress | None = None

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, IPvAnyAddress
 
 from intake.login.backends import CollectStatus
 from intake.login.models import SimulatedOutcome
 from intake.login.simulator import TEST_NAME, TEST_PERSONNUMMER
+
+
+def _address_text(value: object) -> object:
+    """An address is text: pydantic would read `false` (or 0) as 0.0.0.0."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("an IP address is a string")
+    return value
 
 
 class Simulation(BaseModel):
@@ -22,7 +29,7 @@ class Simulation(BaseModel):
     name: str = Field(default=TEST_NAME, min_length=1, max_length=200)
     outcome: SimulatedOutcome = "complete"
     # The address the simulated device completes from; by default the user's own.
-    device_ip: IPvAnyAddress | None = None
+    device_ip: Annotated[IPvAnyAddress, BeforeValidator(_address_text)] | None = None
 
 
 class LoginStart(BaseModel):

@@ -84,13 +84,19 @@ def _entry(
     )
 
 
+# The name of a file whose own name has nothing left once cleaned ("/", "..", control
+# characters only). The API takes any non-empty name, as its schema says: which names
+# clean away to nothing is beyond a pattern (Unicode's control category, path rules).
+FALLBACK_FILENAME = "bilaga"
+
+
 def safe_filename(filename: str) -> str:
     """The name an attachment keeps: no directories, no control characters, NFC,
-    at most 255 characters (the extension kept). Refuses a name left empty."""
+    at most 255 characters (the extension kept); "bilaga" when nothing is left."""
     name = unicodedata.normalize("NFC", filename).replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip().strip(".").strip()
     if not name:
-        raise InvalidInput("The file needs a name (filename).")
+        return FALLBACK_FILENAME
     if len(name) > 255:
         stem, dot, extension = name.rpartition(".")
         name = f"{stem[: 254 - len(extension)]}.{extension}" if dot and len(extension) <= 16 else name[:255]

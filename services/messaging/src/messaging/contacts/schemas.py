@@ -6,13 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from messaging.contacts.models import EntryKind
+from shared.fields import Trimmed
 
 MAX_ENTRIES = 100
 
-ListName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ListName = Annotated[str, Trimmed(100, min_length=1)]
 
 
 class ContactEntryIn(BaseModel):

@@ -30,7 +30,7 @@ from messaging.people import pnr_label, staff_role
 from messaging.rights import service as rights
 from shared import audit
 from shared.auth import User
-from shared.problems import Conflict, InvalidInput, NotAllowed, NotFound
+from shared.problems import Conflict, NotAllowed, NotFound
 
 OBJECT_TYPE = "contact_list"
 MAX_LISTS = 100  # per staff member
@@ -95,8 +95,9 @@ async def _checked(
     for kind, target in unique:
         if kind == EntryKind.CITIZEN:
             person = await mailboxes.e_service_person(session, target)
+            # Whether a client's e-service is on is state, not the request's shape: 409.
             if person is None or not person.messages_enabled:
-                raise InvalidInput(
+                raise Conflict(
                     "A client on a contact list needs an active e-service: the message function is off.",
                     id=str(target),
                 )
@@ -104,8 +105,9 @@ async def _checked(
             pnrs.append(person.pnr)
         else:
             box = boxes.get(target)
+            # Which mailboxes exist, and of what kind, is state too: 409.
             if box is None or box.kind != _MAILBOX_KINDS[kind]:
-                raise InvalidInput(f"The entry is not a {kind} mailbox.", id=str(target))
+                raise Conflict(f"The entry is not a {kind} mailbox.", id=str(target))
     entries = [
         ContactListEntry(list_id=list_id, position=position, kind=kind, target_id=target)
         for position, (kind, target) in enumerate(unique)
@@ -194,7 +196,8 @@ async def get(session: AsyncSession, user: User, list_id: uuid.UUID) -> ContactL
 async def create(session: AsyncSession, user: User, form: ContactListForm) -> ContactListOut:
     """A new list of the user's; every entry checked (see the module)."""
     if await repository.count_of_owner(session, user.sub) >= MAX_LISTS:
-        raise InvalidInput(f"A staff member has at most {MAX_LISTS} contact lists.")
+        # How many lists one has is state: 409, as for a name taken.
+        raise Conflict(f"A staff member has at most {MAX_LISTS} contact lists.")
     await _named_free(session, user, form.name, None)
     now = datetime.now(UTC)
     contact_list = ContactList(

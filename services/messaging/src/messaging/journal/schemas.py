@@ -9,11 +9,12 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.messaging import JournalEntryType, JournalSender
+from shared.fields import Trimmed
 
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text200 = Annotated[str, Trimmed(200, min_length=1)]
 MAX_RETENTION_BATCH = 1000  # messages per retention run (run again for more)
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
+
+from shared.fields import Trimmed
 
 RecipientKind = Literal["citizen", "staff", "group"]
 
@@ -14,7 +16,7 @@ class RecipientSearch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+    query: Annotated[str, Trimmed(200, min_length=2)]
     kind: RecipientKind | None = None
 
 

@@ -6,26 +6,35 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from messaging.attachments.schemas import AttachmentOut
 from messaging.config import MAX_ATTACHMENTS
 from messaging.models import Folder, MailboxKind, MessageKind, MessageStatus
+from shared.fields import Trimmed
 
-Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Subject = Annotated[str, Trimmed(200, min_length=1)]
 # Rich text (HTML), sanitised with nh3 before it is stored.
 Body = Annotated[str, StringConstraints(max_length=100_000)]
 AttachmentIds = Annotated[list[uuid.UUID], Field(max_length=MAX_ATTACHMENTS)]
 Recipients = Annotated[list[uuid.UUID], Field(max_length=50)]
 
 
+def _needs_recipient(schema: dict[str, Any]) -> None:
+    """The model validator's rule, stated: `to` with at least one mailbox, or `to_client`."""
+    schema["anyOf"] = [
+        {"required": ["to"], "properties": {"to": {"minItems": 1}}},
+        {"required": ["to_client"], "properties": {"to_client": {"type": "string"}}},
+    ]
+
+
 class MessageForm(BaseModel):
     """A new message from one of the user's mailboxes (MS-4). `draft` keeps it in
     Utkast; it is sent later with POST /messages/{id}/send."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_needs_recipient)
 
     from_mailbox_id: uuid.UUID
     to: Recipients = Field(default_factory=list)  # staff and group mailboxes
@@ -47,7 +56,7 @@ class DraftForm(BaseModel):
     """A draft (Utkast) as its author saves it again (PUT replaces what it says and to
     whom, and its attachments: the ids it is to have, new uploads among them)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_needs_recipient)
 
     to: Recipients = Field(default_factory=list)
     to_client: uuid.UUID | None = None
@@ -78,7 +87,7 @@ class ReplyForm(BaseModel):
 class ForwardForm(BaseModel):
     """Forward a message (Vidarebefordra) with its attachments; the subject defaults to "Vb: <Ämne>"."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_needs_recipient)
 
     from_mailbox_id: uuid.UUID | None = None
     to: Recipients = Field(default_factory=list)

@@ -7,13 +7,30 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from shared.fields import Trimmed, at_least_pattern
 
 # Plain text, shown as written: never HTML.
-Signature = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
-AbsenceText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Signature = Annotated[str, Trimmed(500)]
+AbsenceText = Annotated[str, Trimmed(2000)]
+
+
+def _message_or_forwarding(schema: dict[str, Any]) -> None:
+    """The validator's rule, stated: an absence turned on has a message (not blank
+    once trimmed) or a mailbox to forward to. (An end before the start is beyond a schema.)"""
+    schema["if"] = {"properties": {"enabled": {"const": True}}, "required": ["enabled"]}
+    schema["then"] = {
+        "anyOf": [
+            {"required": ["message"], "properties": {"message": {"pattern": at_least_pattern(1)}}},
+            {
+                "required": ["forward_to_mailbox_id"],
+                "properties": {"forward_to_mailbox_id": {"type": "string"}},
+            },
+        ]
+    }
 
 
 class AbsenceForm(BaseModel):
@@ -21,7 +38,7 @@ class AbsenceForm(BaseModel):
     dates in Europe/Stockholm (both inclusive, either side open), and the group
     mailbox that also receives one's messages while away."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_message_or_forwarding)
 
     enabled: bool = False
     message: AbsenceText = ""

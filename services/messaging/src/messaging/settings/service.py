@@ -37,7 +37,7 @@ from messaging.settings.schemas import (
 )
 from shared import audit
 from shared.auth import Role, User
-from shared.problems import InvalidInput, NotAllowed, NotFound
+from shared.problems import Conflict, InvalidInput, NotAllowed, NotFound
 
 # May set a colleague's absence and forwarding (unplanned absence, the routine's
 # "administratör med särskild behörighet", superuser or system administrator).
@@ -97,12 +97,13 @@ async def _forward_target(
     refused: audit.AuditEntry,
 ) -> None:
     """The forwarding mailbox must be a group mailbox of one of the absent user's
-    units: a mailbox that is no group is bad input, another unit's is refused (audited)."""
+    units. A mailbox that does not exist or is no group is a conflict with what is
+    stored (409; the form itself is well made), another unit's is refused (audited)."""
     if form.forward_to_mailbox_id is None:
         return
     box = await mailboxes.get(session, form.forward_to_mailbox_id)
     if box is None or box.kind != MailboxKind.GROUP:
-        raise InvalidInput(
+        raise Conflict(
             "Forwarding (forward_to_mailbox_id) goes to a group mailbox (gemensam brevlåda).",
             mailbox_id=str(form.forward_to_mailbox_id),
         )

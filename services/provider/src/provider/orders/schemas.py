@@ -6,11 +6,12 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from provider.orders.models import OrderStatus
 from shared.contracts.casework import MAX_ORDER_DOCUMENTS
 from shared.contracts.provider import EndReason
+from shared.fields import Trimmed
 
 PAGE_MAX = 200  # GET /units/{unit}/orders?limit=
 SEARCH_MAX = 50  # rows a search shows
@@ -111,7 +112,10 @@ class EndForm(BaseModel):
 
     end_date: date
     reason: EndReason
-    confirm: bool = Field(description="must be true: the user is sure the execution ends")
+    # Refused by orders.service when false (422, with the reason); the schema says only true is taken.
+    confirm: bool = Field(
+        description="must be true: the user is sure the execution ends", json_schema_extra={"const": True}
+    )
 
 
 class SearchForm(BaseModel):
@@ -120,4 +124,4 @@ class SearchForm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+    query: Annotated[str, Trimmed(200, min_length=2)]

@@ -9,10 +9,11 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from shared.contracts.provider import ProviderKind
+from shared.fields import Trimmed
 from shared.personnummer import luhn_checksum_digit
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
-Sub = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
+Name = Annotated[str, Trimmed(200, min_length=1)]
+Sub = Annotated[str, Trimmed(200, min_length=1)]
 # What a token's `units` claim carries: no spaces, nothing to escape in a URL path.
 UnitCode = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")

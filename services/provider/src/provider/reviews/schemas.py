@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.provider import ProviderKind
+from shared.fields import Trimmed
 
-Sub = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
+Sub = Annotated[str, Trimmed(200, min_length=1)]
 
 
 class ReviewForm(BaseModel):

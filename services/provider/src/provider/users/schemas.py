@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
-Sub = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")]
+from shared.fields import Trimmed
+
+Name = Annotated[str, Trimmed(200, min_length=1)]
+Sub = Annotated[str, Trimmed(200, min_length=1)]
 
 
 class UserForm(BaseModel):

@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from shared.fields import Trimmed
 
 
 class WindowForm(BaseModel):
@@ -16,9 +18,7 @@ class WindowForm(BaseModel):
 
     starts_at: AwareDatetime = Field(alias="from")
     ends_at: AwareDatetime = Field(alias="to")
-    text: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=r"\S")
-    ]
+    text: Annotated[str, Trimmed(1000, min_length=1)]
 
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> WindowForm:
