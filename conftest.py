@@ -126,7 +126,7 @@ def _testcontainers_infrastructure(stack: list[Any]) -> Infrastructure:
 
 @pytest.fixture(scope="session")
 def infrastructure() -> Iterator[Infrastructure]:
-    started_local = False
+    started: list[str] = []  # what this session started, and so stops
     containers: list[Any] = []
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("OMSORG_TEST_DATABASE_URL"):
         infra = Infrastructure(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["OMSORG_TEST_DATABASE_URL"])
@@ -135,16 +135,23 @@ def infrastructure() -> Iterator[Infrastructure]:
     elif _docker_engine():
         infra = _testcontainers_infrastructure(containers)
     else:
+        started = [
+            part
+            for part, address in (("kafka", LOCAL_KAFKA), ("pg", "127.0.0.1:55432"))
+            if not _port_open(address)
+        ]
         _run("infra-up")
-        started_local = True
         infra = Infrastructure(LOCAL_KAFKA, LOCAL_TEST_DB)
     if not _port_open(infra.kafka_bootstrap):
         pytest.fail(f"Kafka is not reachable at {infra.kafka_bootstrap}: run `make up`.", pytrace=False)
     yield infra
     for container in reversed(containers):
         container.stop()
-    if started_local:
-        _run("down")
+    if len(started) == 2:
+        _run("down")  # all of it, services the stack fixture started included
+    else:  # only the part that was missing: another session may be using the rest
+        for part in started:
+            _run(f"{part}-down")
 
 
 @dataclass

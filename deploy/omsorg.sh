@@ -6,7 +6,7 @@
 # lives in the git-ignored run folder .run/ and is stopped by pid.
 #
 #   deploy/omsorg.sh install | up | down | status | test [pytest args] | infra-up | migrate
-#   deploy/omsorg.sh services-up | services-down | kafka-up | kafka-down | cluster-down | kafka-controller
+#   deploy/omsorg.sh services-up | services-down | kafka-up | kafka-down | pg-down | cluster-down | kafka-controller
 #   deploy/omsorg.sh reload [service ...] | pg-restart
 #
 # Options (environment), all off by default (docs/drills.md):
@@ -663,6 +663,7 @@ case "${1:-}" in
   services-down) services_down ;;
   kafka-up) mkdir -p "$LOGS" "$PIDS"; kafka_up ;;
   kafka-down) kafka_down ;;
+  pg-down) pg_down ;;
   cluster-down) cluster_down ;;
   kafka-controller) kafka_admin controller ;;
   reload) shift; cmd_reload "$@" ;;
@@ -671,6 +672,6 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   test) shift; cmd_test "$@" ;;
-  *) echo "usage: $0 install|up|down|status|test|infra-up|migrate|services-up|services-down|kafka-up|kafka-down|cluster-down|kafka-controller|reload|pg-restart" >&2
+  *) echo "usage: $0 install|up|down|status|test|infra-up|migrate|services-up|services-down|kafka-up|kafka-down|pg-down|cluster-down|kafka-controller|reload|pg-restart" >&2
      exit 2 ;;
 esac

@@ -36,6 +36,7 @@ class HttpError(Exception):
 @dataclass
 class Reply:
     status: int
+    headers: dict[bytes, bytes]  # names in lower case
     body: bytes
 
 
@@ -65,25 +66,21 @@ class HttpConnection:
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
             self.reusable = False
             raise HttpError("not an HTTP/1.x response")
-        length: int | None = None
-        chunked = False
+        headers: dict[bytes, bytes] = {}
         for line in lines[1:]:
             name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"transfer-encoding" and b"chunked" in value.lower():
-                chunked = True
-            elif name == b"connection" and value.strip().lower() == b"close":
-                self.reusable = False
-        if chunked:
+            if name:
+                headers[name.strip().lower()] = value.strip()
+        if headers.get(b"connection", b"").lower() == b"close":
+            self.reusable = False
+        if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
             body = await self._chunked()
-        elif length is not None:
-            body = await self.reader.readexactly(length)
+        elif b"content-length" in headers:
+            body = await self.reader.readexactly(int(headers[b"content-length"]))
         else:
             self.reusable = False
             body = await self.reader.read()
-        return Reply(int(parts[1]), body)
+        return Reply(int(parts[1]), headers, body)
 
     async def _chunked(self) -> bytes:
         body = bytearray()

@@ -23,11 +23,17 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event
+from pathlib import Path
+
+# The benchmark's lean HTTP/1.1 connection (prepared bytes out; status, headers, body in).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from load_client import HttpConnection, HttpError, Reply  # isort: skip
 
 try:  # uvloop ships with uvicorn[standard]
     import uvloop
@@ -79,59 +85,6 @@ def run_worker(plan: LoadPlan, stop: Event, reports: Connection) -> None:
     reports.close()
 
 
-class HttpError(Exception):
-    """The connection answered something that is not HTTP/1.1."""
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[bytes, bytes]
-    body: bytes
-
-
-class _Connection:
-    """One keep-alive HTTP/1.1 connection (prepared bytes out, status, headers and body in)."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.reusable = True
-        self.idle_since = time.monotonic()
-
-    async def exchange(self, request: bytes) -> Reply:
-        self.writer.write(request)
-        try:
-            head = await self.reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
-            self.reusable = False
-            raise HttpError("closed before a response") from exc
-        lines = head.split(b"\r\n")
-        parts = lines[0].split(b" ", 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-            self.reusable = False
-            raise HttpError("not HTTP/1.x")
-        headers: dict[bytes, bytes] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            if name:
-                headers[name.strip().lower()] = value.strip()
-        if headers.get(b"connection", b"").lower() == b"close":
-            self.reusable = False
-        if b"content-length" in headers:
-            body = await self.reader.readexactly(int(headers[b"content-length"]))
-        elif b"chunked" in headers.get(b"transfer-encoding", b"").lower():
-            chunks = bytearray()
-            while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
-                chunks += await self.reader.readexactly(size)
-                await self.reader.readexactly(2)
-            await self.reader.readuntil(b"\r\n")
-            body = bytes(chunks)
-        else:
-            self.reusable = False
-            body = await self.reader.read()
-        return Reply(int(parts[1]), headers, bytes(body))
-
-
 # Uvicorn closes a keep-alive connection idle for 5 s: one idle 2 s is not reused.
 MAX_IDLE_SECONDS = 2.0
 
@@ -139,7 +92,7 @@ MAX_IDLE_SECONDS = 2.0
 class _Client:
     def __init__(self, plan: LoadPlan) -> None:
         self.plan = plan
-        self.idle: list[_Connection] = []
+        self.idle: list[HttpConnection] = []
         self.target = f"{plan.host}:{plan.port}"
 
     def request(self, method: str, path: str, token: str, body: bytes | None = None) -> bytes:
@@ -149,7 +102,7 @@ class _Client:
             lines += ["content-type: application/json", f"content-length: {len(body)}"]
         return ("".join(f"{line}\r\n" for line in lines) + "\r\n").encode() + (body or b"")
 
-    async def _connection(self) -> _Connection:
+    async def _connection(self) -> HttpConnection:
         now = time.monotonic()
         while self.idle:
             connection = self.idle.pop()
@@ -157,7 +110,7 @@ class _Client:
                 return connection
             connection.writer.close()
         reader, writer = await asyncio.open_connection(self.plan.host, self.plan.port)
-        return _Connection(reader, writer)
+        return HttpConnection(reader, writer)
 
     async def exchange(self, request: bytes) -> Reply | str:
         """The reply, or the kind of failure."""
