@@ -11,12 +11,12 @@ from messaging.people import Staff
 from messaging.settings import service
 from messaging.settings.schemas import AbsenceForm, AbsenceOut, ForwardedOut, SettingsForm, SettingsOut
 from shared.db import Session
-from shared.problems import InvalidInput, NotAllowed, NotAuthenticated, NotFound, problem_responses
+from shared.problems import Conflict, InvalidInput, NotAllowed, NotAuthenticated, NotFound, problem_responses
 
 router = APIRouter(tags=["settings"])
 
 READ = problem_responses(NotAuthenticated, NotAllowed, NotFound)
-WRITE = problem_responses(InvalidInput, NotAuthenticated, NotAllowed, NotFound)
+WRITE = problem_responses(InvalidInput, Conflict, NotAuthenticated, NotAllowed, NotFound)
 StaffSub = Annotated[str, Path(min_length=1, max_length=200)]
 
 
