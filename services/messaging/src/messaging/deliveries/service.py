@@ -35,6 +35,7 @@ nothing waits for it). The answer's `document_id` is then the provider's documen
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,6 +86,17 @@ def _sender(event: EServiceDeliveryRequested) -> User:
     )
 
 
+async def _record_refusal(
+    session: AsyncSession, row: EServiceDelivery, envelope: Envelope, pnr: str | None
+) -> EServiceDelivery:
+    """Keep a refused delivery, audit it as refused and answer the requester (either kind)."""
+    await repository.add(session, row)
+    entry = audit.from_event(envelope, "deliver", "e_service_mailbox", row.person_id, pnr)
+    await audit.record(session, replace(entry, outcome="refused", reason=row.reason))
+    await _answer_refused(session, row)
+    return row
+
+
 async def _refuse(
     session: AsyncSession, event: EServiceDeliveryRequested, envelope: Envelope, pnr: str | None, reason: str
 ) -> EServiceDelivery:
@@ -100,13 +112,7 @@ async def _refuse(
         requested_at=event.requested_at,
         handled_at=datetime.now(UTC),
     )
-    await repository.add(session, row)
-    entry = audit.from_event(envelope, "deliver", "e_service_mailbox", event.person_id, pnr)
-    await audit.record(
-        session, audit.AuditEntry(**{**entry.__dict__, "outcome": "refused", "reason": reason})
-    )
-    await _answer_refused(session, row)
-    return row
+    return await _record_refusal(session, row, envelope, pnr)
 
 
 async def deliver(
@@ -243,13 +249,7 @@ async def _refuse_provider(
         requested_at=event.requested_at,
         handled_at=datetime.now(UTC),
     )
-    await repository.add(session, row)
-    entry = audit.from_event(envelope, "deliver", "e_service_mailbox", event.person_id, pnr)
-    await audit.record(
-        session, audit.AuditEntry(**{**entry.__dict__, "outcome": "refused", "reason": reason})
-    )
-    await _answer_refused(session, row)
-    return row
+    return await _record_refusal(session, row, envelope, pnr)
 
 
 async def deliver_provider_document(
